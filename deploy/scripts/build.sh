@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Configures and builds lineserve into ./build (override with BUILD_DIR).
+# Re-running only rebuilds what changed; ccache (installed by install-deps.sh)
+# makes a rebuild after `rm -rf build` cheap too.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
+JOBS=${JOBS:-$(nproc)}
+
+generator=()
+if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
+if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+  cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" "$@"
+elif (($# > 0)); then
+  cmake -S . -B "$BUILD_DIR" "$@"
+fi
+cmake --build "$BUILD_DIR" -j "$JOBS"

@@ -1,0 +1,131 @@
+#include "models/data/csv_table.h"
+
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/file_util.h"
+#include "server/common/status_macros.h"
+
+namespace lineserve::data {
+
+std::optional<size_t> CsvTable::ColumnIndex(absl::string_view name) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == name) return i;
+  }
+  return std::nullopt;
+}
+
+bool CsvTable::ColumnIsNumeric(size_t column) const {
+  bool any = false;
+  for (const auto& row : rows) {
+    const std::string& cell = row[column];
+    if (absl::StripAsciiWhitespace(cell).empty()) continue;
+    if (!ParseNumber(cell)) return false;
+    any = true;
+  }
+  return any;
+}
+
+std::optional<double> ParseNumber(absl::string_view cell) {
+  cell = absl::StripAsciiWhitespace(cell);
+  double value = 0;
+  if (cell.empty() || !absl::SimpleAtod(cell, &value) ||
+      !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+absl::StatusOr<CsvTable> ParseCsv(absl::string_view text) {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> record;
+  std::string cell;
+  bool in_quotes = false;
+  bool cell_started = false;  // distinguishes "" (empty line) from ","
+  int line = 1;
+  int record_line = 1;
+  std::vector<int> record_lines;
+
+  auto end_record = [&] {
+    if (cell_started || !record.empty()) {
+      record.push_back(std::move(cell));
+      records.push_back(std::move(record));
+      record_lines.push_back(record_line);
+    }
+    record.clear();
+    cell.clear();
+    cell_started = false;
+  };
+
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          cell.push_back('"');
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        cell.push_back(c);
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_quotes = true;
+        cell_started = true;
+        break;
+      case ',':
+        record.push_back(std::move(cell));
+        cell.clear();
+        cell_started = true;
+        break;
+      case '\r':
+        break;
+      case '\n':
+        end_record();
+        ++line;
+        record_line = line;
+        break;
+      default:
+        if (!cell_started && record.empty()) record_line = line;
+        cell.push_back(c);
+        cell_started = true;
+    }
+  }
+  if (in_quotes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("line ", record_line, ": unterminated quoted cell"));
+  }
+  end_record();
+
+  if (records.empty()) return absl::InvalidArgumentError("no header row");
+  CsvTable table;
+  table.columns = std::move(records[0]);
+  for (auto& column : table.columns) {
+    column = std::string(absl::StripAsciiWhitespace(column));
+  }
+  for (size_t r = 1; r < records.size(); ++r) {
+    if (records[r].size() != table.columns.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", record_lines[r], ": ", records[r].size(), " cells, but the ",
+          "header has ", table.columns.size()));
+    }
+    table.rows.push_back(std::move(records[r]));
+  }
+  return table;
+}
+
+absl::StatusOr<CsvTable> ReadCsv(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto table = ParseCsv(text);
+  if (!table.ok()) return AnnotateStatus(table.status(), path);
+  return table;
+}
+
+}  // namespace lineserve::data

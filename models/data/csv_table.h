@@ -1,0 +1,42 @@
+// A CSV file read into memory as text cells, for the tabular trainer and the
+// client's `predict --csv`.
+//
+// RFC 4180 quoting ("a, b" and doubled quotes) is understood; CRLF and LF
+// line ends both work; a header row names the columns. Cells stay text: the
+// caller decides which columns are numbers (see ColumnIsNumeric).
+#ifndef LINESERVE_MODELS_DATA_CSV_TABLE_H_
+#define LINESERVE_MODELS_DATA_CSV_TABLE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace lineserve::data {
+
+struct CsvTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;  // each row has columns.size()
+
+  // Index of `name` in columns, or nullopt.
+  std::optional<size_t> ColumnIndex(absl::string_view name) const;
+  // True when every non-empty cell of the column parses as a finite number
+  // and at least one cell is non-empty.
+  bool ColumnIsNumeric(size_t column) const;
+};
+
+// Parses CSV text. INVALID_ARGUMENT with the line number for a row whose cell
+// count differs from the header's or an unterminated quote.
+absl::StatusOr<CsvTable> ParseCsv(absl::string_view text);
+
+// Reads and parses a file.
+absl::StatusOr<CsvTable> ReadCsv(const std::string& path);
+
+// Parses a numeric cell; nullopt for empty or non-numeric text.
+std::optional<double> ParseNumber(absl::string_view cell);
+
+}  // namespace lineserve::data
+
+#endif  // LINESERVE_MODELS_DATA_CSV_TABLE_H_

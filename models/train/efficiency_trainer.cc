@@ -1,0 +1,454 @@
+#include "models/train/efficiency_trainer.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "models/data/csv_table.h"
+#include "models/data/split.h"
+#include "models/train/evaluation.h"
+#include "models/train/model_artifacts.h"
+#include "models/train/networks.h"
+#include "models/train/progress.h"
+#include "models/train/publish.h"
+#include "server/common/file_util.h"
+#include "server/common/status_macros.h"
+#include "server/preprocess/tabular_encoder.h"
+#include "server/repository/model_config.h"
+
+namespace lineserve::train {
+namespace {
+
+using lineserve::v1::Feature;
+using lineserve::v1::ModelConfig;
+using preprocess::TabularEncoder;
+
+// A column the model reads, with where it sits in the CSV.
+struct FeatureColumn {
+  size_t csv_index = 0;
+  Feature feature;
+};
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  const size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid]
+                           : 0.5 * (values[mid - 1] + values[mid]);
+}
+
+// Chooses the features from the table: numeric columns stay numbers (with
+// the training median standing in for blanks), text columns with few
+// distinct values become categories, the rest are left out with a notice.
+std::vector<FeatureColumn> ChooseFeatures(const EfficiencyTrainOptions& options,
+                                          const data::CsvTable& table,
+                                          size_t target,
+                                          const std::vector<int>& train_rows,
+                                          std::ostream& log) {
+  const absl::flat_hash_set<std::string> excluded(options.exclude.begin(),
+                                                  options.exclude.end());
+  const absl::flat_hash_set<std::string> forced(options.categorical.begin(),
+                                                options.categorical.end());
+  std::vector<FeatureColumn> features;
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    const std::string& name = table.columns[c];
+    if (c == target || excluded.contains(name)) continue;
+    bool has_blank = false;
+    for (const auto& row : table.rows) {
+      if (data::ParseNumber(row[c]) == std::nullopt &&
+          TabularEncoder::NormalizeCategory(row[c]).empty()) {
+        has_blank = true;
+      }
+    }
+    FeatureColumn column;
+    column.csv_index = c;
+    column.feature.set_name(name);
+    column.feature.set_optional(has_blank);
+    if (table.ColumnIsNumeric(c) && !forced.contains(name)) {
+      column.feature.set_kind(Feature::KIND_NUMERIC);
+      std::vector<double> seen;
+      for (int r : train_rows) {
+        if (auto v = data::ParseNumber(table.rows[r][c])) seen.push_back(*v);
+      }
+      column.feature.set_default_value(static_cast<float>(Median(seen)));
+    } else {
+      // The vocabulary comes from every row: a category's name carries no
+      // target information, and an unseen one would fail evaluation.
+      std::set<std::string> categories;
+      for (const auto& row : table.rows) {
+        std::string value = TabularEncoder::NormalizeCategory(row[c]);
+        if (!value.empty()) categories.insert(std::move(value));
+      }
+      if (static_cast<int>(categories.size()) > options.max_categories) {
+        log << "leaving out column '" << name << "': " << categories.size()
+            << " distinct values (more than --max-categories "
+            << options.max_categories << ")" << std::endl;
+        continue;
+      }
+      column.feature.set_kind(Feature::KIND_CATEGORICAL);
+      for (const auto& category : categories) {
+        column.feature.add_categories(category);
+      }
+    }
+    features.push_back(std::move(column));
+  }
+  return features;
+}
+
+// The encoded table and the rows each step may use.
+struct FitData {
+  const torch::Tensor& x;  // [rows, width] raw encoded features
+  const torch::Tensor& y;  // [rows, 1]
+  const std::vector<double>& y_values;
+  const std::vector<int>& fit_rows;
+  const std::vector<int>& val_rows;  // early stopping only
+};
+
+std::vector<double> Predict(torch::jit::Module& module, const torch::Tensor& x,
+                            const std::vector<int>& rows) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor idx =
+      torch::tensor(std::vector<int64_t>(rows.begin(), rows.end()));
+  torch::Tensor out =
+      module.forward({x.index_select(0, idx)}).toTensor().contiguous();
+  const float* p = out.data_ptr<float>();
+  return std::vector<double>(p, p + out.size(0));
+}
+
+std::vector<float> Gather(const torch::Tensor& x,
+                          const std::vector<int>& rows) {
+  torch::Tensor picked =
+      x.index_select(
+           0, torch::tensor(std::vector<int64_t>(rows.begin(), rows.end())))
+          .contiguous();
+  const float* p = picked.data_ptr<float>();
+  return std::vector<float>(p, p + picked.numel());
+}
+
+// Gradient-boosted oblivious trees: strongest on small, noisy plant tables,
+// indifferent to feature scale, fitted in a fraction of a second.
+absl::StatusOr<torch::jit::Module> FitBoosting(
+    const EfficiencyTrainOptions& options, const FitData& d,
+    nlohmann::json& training, std::ostream& log) {
+  const int width = static_cast<int>(d.x.size(1));
+  const std::vector<float> fit_x = Gather(d.x, d.fit_rows);
+  const std::vector<float> val_x = Gather(d.x, d.val_rows);
+  std::vector<float> fit_y, val_y;
+  for (int r : d.fit_rows) fit_y.push_back(static_cast<float>(d.y_values[r]));
+  for (int r : d.val_rows) val_y.push_back(static_cast<float>(d.y_values[r]));
+  BoostingOptions boosting = options.boosting;
+  boosting.seed = options.seed;
+  BoostingReport report;
+  ASSIGN_OR_RETURN(ObliviousEnsemble ensemble,
+                   FitObliviousBoosting(
+                       fit_x.data(), static_cast<int>(d.fit_rows.size()), width,
+                       fit_y, val_x.data(), static_cast<int>(d.val_rows.size()),
+                       val_y, boosting, &report));
+  const int fitted = static_cast<int>(report.validation_curve.size());
+  const int step = std::max(1, fitted / 10);
+  for (int t = step; t <= fitted; t += step) {
+    log << absl::StrFormat("trees %4d  early-stopping %s %.4f", t,
+                           BoostingLossName(boosting.loss),
+                           report.validation_curve[t - 1])
+        << std::endl;
+  }
+  log << "kept " << report.trees_kept << " of " << fitted
+      << " trees (best early-stopping loss "
+      << absl::StrFormat("%.4f", report.best_validation_loss) << ")"
+      << std::endl;
+  training["trees"] = report.trees_kept;
+  training["trees_fitted"] = fitted;
+  training["depth"] = boosting.depth;
+  training["shrinkage"] = boosting.learning_rate;
+  training["loss"] = BoostingLossName(boosting.loss);
+  training["early_stopping_loss"] = report.best_validation_loss;
+  return BuildObliviousTreeModel(ensemble);
+}
+
+// An ensemble of small MLPs with the input scaling baked in.
+torch::jit::Module FitMlp(const EfficiencyTrainOptions& options,
+                          const std::vector<FeatureColumn>& columns,
+                          const FitData& d, nlohmann::json& training,
+                          std::ostream& log) {
+  const int64_t width = d.x.size(1);
+  // Heavy-tailed non-negative counts (incentive, overtime minutes, WIP) are
+  // log-compressed first; one-hot slots are left as they are.
+  TabularMlpOptions net;
+  net.inputs = static_cast<int>(width);
+  net.hidden = options.hidden;
+  net.ensemble = options.ensemble;
+  net.dropout = options.dropout;
+  net.mean.assign(width, 0.0f);
+  net.std.assign(width, 1.0f);
+  net.log_transform.assign(width, false);
+  std::vector<std::string> transformed;
+  const torch::Tensor fit_x =
+      d.x.index_select(0, torch::tensor(std::vector<int64_t>(
+                              d.fit_rows.begin(), d.fit_rows.end())));
+  int64_t offset = 0;
+  for (const auto& column : columns) {
+    if (column.feature.kind() == Feature::KIND_CATEGORICAL) {
+      offset += column.feature.categories_size();
+      continue;
+    }
+    torch::Tensor v = fit_x.select(1, offset);
+    if (v.min().item<float>() >= 0.0f && v.max().item<float>() > 100.0f) {
+      net.log_transform[offset] = true;
+      transformed.push_back(column.feature.name());
+      v = torch::log1p(v);
+    }
+    net.mean[offset] = v.mean().item<float>();
+    net.std[offset] = std::max(v.std().item<float>(), 1e-6f);
+    ++offset;
+  }
+  if (!transformed.empty()) {
+    log << "log-scaled features: " << absl::StrJoin(transformed, ", ")
+        << std::endl;
+  }
+
+  torch::manual_seed(options.seed);
+  torch::jit::Module module = BuildTabularMlp(net);
+  torch::optim::AdamW optimizer(
+      TrainableParameters(module),
+      torch::optim::AdamWOptions(options.learning_rate)
+          .weight_decay(options.weight_decay));
+  std::vector<double> val_truth;
+  for (int r : d.val_rows) val_truth.push_back(d.y_values[r]);
+
+  std::mt19937_64 rng(options.seed);
+  std::vector<int> order = d.fit_rows;
+  EpochProgress progress(log, options.max_epochs);
+  double best_mae = std::numeric_limits<double>::infinity();
+  int best_epoch = 0, epochs_run = 0;
+  std::vector<torch::Tensor> best_state = SnapshotState(module);
+  const int report_every = std::max(1, options.max_epochs / 20);
+  for (int epoch = 1; epoch <= options.max_epochs; ++epoch) {
+    module.train();
+    for (size_t i = order.size(); i > 1; --i) {
+      std::swap(order[i - 1], order[rng() % i]);
+    }
+    double loss_sum = 0;
+    for (size_t start = 0; start < order.size(); start += options.batch_size) {
+      const size_t end = std::min(order.size(), start + options.batch_size);
+      torch::Tensor idx = torch::tensor(
+          std::vector<int64_t>(order.begin() + start, order.begin() + end));
+      torch::Tensor pred =
+          module.forward({d.x.index_select(0, idx)}).toTensor();
+      // L1 optimises the figure the plant reads (mean absolute error); each
+      // ensemble member is fitted on its own.
+      torch::Tensor loss =
+          (pred - d.y.index_select(0, idx).expand_as(pred)).abs().mean();
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>() * (end - start);
+    }
+    epochs_run = epoch;
+    module.eval();
+    const double val_mae =
+        EvaluateRegression(val_truth, Predict(module, d.x, d.val_rows)).mae;
+    if (val_mae < best_mae) {
+      best_mae = val_mae;
+      best_epoch = epoch;
+      best_state = SnapshotState(module);
+    }
+    if (epoch % report_every == 0 || epoch == 1) {
+      progress.Report(
+          epoch, absl::StrFormat("train L1 %.4f  early-stopping MAE %.4f "
+                                 "(best %.4f @%d)",
+                                 loss_sum / order.size(), val_mae, best_mae,
+                                 best_epoch));
+    }
+    if (epoch - best_epoch >= options.patience) {
+      log << "early stop at epoch " << epoch << ": no better MAE for "
+          << options.patience << " epochs" << std::endl;
+      break;
+    }
+  }
+  RestoreState(module, best_state);
+  training["epochs_run"] = epochs_run;
+  training["best_epoch"] = best_epoch;
+  training["early_stopping_mae"] = best_mae;
+  training["hidden"] = options.hidden;
+  training["ensemble"] = options.ensemble;
+  training["log_scaled_features"] = transformed;
+  return module;
+}
+
+absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
+                                  std::ostream& log) {
+  ASSIGN_OR_RETURN(data::CsvTable table, data::ReadCsv(options.csv_path));
+  const auto target = table.ColumnIndex(options.target_column);
+  if (!target) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.csv_path, ": no column \"", options.target_column,
+        "\" (--target); columns are: ", absl::StrJoin(table.columns, ", ")));
+  }
+  // Rows without a usable target cannot teach or test anything.
+  std::vector<size_t> usable;
+  std::vector<double> y_all;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    if (auto y = data::ParseNumber(table.rows[r][*target])) {
+      usable.push_back(r);
+      y_all.push_back(*y);
+    }
+  }
+  if (usable.size() < table.rows.size()) {
+    log << "skipping " << table.rows.size() - usable.size()
+        << " rows without a numeric " << options.target_column << std::endl;
+  }
+  if (usable.size() < 20) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.csv_path, ": ", usable.size(),
+                     " usable rows, at least 20 are needed"));
+  }
+  const int n = static_cast<int>(usable.size());
+  const data::Split outer =
+      data::RandomSplit(n, options.test_fraction, options.seed);
+  const data::Split inner =
+      data::RandomSplit(static_cast<int>(outer.train.size()),
+                        options.validation_fraction, options.seed + 1);
+  std::vector<int> fit_rows, val_rows, train_csv_rows;
+  for (int i : inner.train) fit_rows.push_back(outer.train[i]);
+  for (int i : inner.validation) val_rows.push_back(outer.train[i]);
+  for (int i : outer.train) train_csv_rows.push_back(usable[i]);
+
+  const std::vector<FeatureColumn> columns =
+      ChooseFeatures(options, table, *target, train_csv_rows, log);
+  if (columns.empty()) return absl::InvalidArgumentError("no usable features");
+
+  ModelConfig config;
+  config.set_name(options.model_name);
+  config.set_task(lineserve::v1::TASK_KIND_TABULAR_REGRESSION);
+  config.set_platform("torchscript");
+  config.set_description(absl::StrCat("Predicts ", options.target_column,
+                                      "; trained by lineserve-train on ",
+                                      options.csv_path));
+  for (const auto& column : columns) {
+    *config.mutable_tabular()->add_features() = column.feature;
+  }
+  ASSIGN_OR_RETURN(TabularEncoder encoder,
+                   TabularEncoder::Create(config.tabular()));
+  const int64_t width = static_cast<int64_t>(encoder.width());
+  auto* input = config.add_input();
+  input->set_name("features");
+  input->set_data_type(lineserve::v1::TYPE_FP32);
+  input->add_dims(width);
+  auto* output = config.add_output();
+  output->set_name(options.target_column);
+  output->set_data_type(lineserve::v1::TYPE_FP32);
+  output->add_dims(1);
+  config.set_max_batch_size(options.max_batch_size);
+  config.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
+      options.max_queue_delay_microseconds);
+  config.set_device("auto");
+  ApplyModelConfigDefaults(config);
+
+  // Encode with the server's own encoder, so training sees what serving
+  // will feed the model.
+  std::vector<float> x_all(static_cast<size_t>(n) * width);
+  for (int i = 0; i < n; ++i) {
+    const auto& cells = table.rows[usable[i]];
+    preprocess::FeatureRow row;
+    for (const auto& column : columns) {
+      const std::string& cell = cells[column.csv_index];
+      if (column.feature.kind() == Feature::KIND_NUMERIC) {
+        if (auto v = data::ParseNumber(cell))
+          row.emplace_back(column.feature.name(), *v);
+      } else if (!TabularEncoder::NormalizeCategory(cell).empty()) {
+        row.emplace_back(column.feature.name(), cell);
+      }
+    }
+    RETURN_IF_ERROR(
+        AnnotateStatus(encoder.Encode(row, &x_all[i * width]),
+                       absl::StrCat(options.csv_path, " row ", usable[i] + 2)));
+  }
+  torch::Tensor x = torch::from_blob(x_all.data(), {n, width}, torch::kFloat32);
+  torch::Tensor y =
+      torch::tensor(std::vector<float>(y_all.begin(), y_all.end()))
+          .unsqueeze(1);
+
+  log << "features: " << columns.size() << " columns -> " << width
+      << " model inputs; rows: " << fit_rows.size() << " fit, "
+      << val_rows.size() << " early-stopping, " << outer.validation.size()
+      << " held out" << std::endl;
+  const FitData fit_data{x, y, y_all, fit_rows, val_rows};
+  torch::jit::Module module;
+  nlohmann::json training;
+  EpochProgress clock(log, 1);
+  if (options.learner == "boosting") {
+    ASSIGN_OR_RETURN(module, FitBoosting(options, fit_data, training, log));
+  } else if (options.learner == "mlp") {
+    module = FitMlp(options, columns, fit_data, training, log);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--learner: \"", options.learner, "\" is not boosting or mlp"));
+  }
+  training["learner"] = options.learner;
+  training["csv"] = options.csv_path;
+  training["seconds"] = clock.ElapsedSeconds();
+  module.eval();
+  auto predict = [&](const std::vector<int>& rows) {
+    return Predict(module, x, rows);
+  };
+  auto truth = [&](const std::vector<int>& rows) {
+    std::vector<double> values;
+    for (int r : rows) values.push_back(y_all[r]);
+    return values;
+  };
+
+  const std::vector<double> test_truth = truth(outer.validation);
+  const RegressionReport report =
+      EvaluateRegression(test_truth, predict(outer.validation));
+
+  // Baselines a model must beat to be worth serving.
+  double train_mean = 0;
+  for (int r : outer.train) train_mean += y_all[r];
+  train_mean /= outer.train.size();
+  nlohmann::json baselines;
+  baselines["training_mean"] = ToJson(EvaluateRegression(
+      test_truth, std::vector<double>(test_truth.size(), train_mean)));
+  if (auto planned = table.ColumnIndex("targeted_productivity")) {
+    std::vector<double> plan;
+    for (int r : outer.validation) {
+      plan.push_back(data::ParseNumber(table.rows[usable[r]][*planned])
+                         .value_or(train_mean));
+    }
+    baselines["targeted_productivity"] =
+        ToJson(EvaluateRegression(test_truth, plan));
+  }
+
+  nlohmann::json metrics = ToJson(report);
+  metrics["task"] = "tabular_regression";
+  metrics["target"] = options.target_column;
+  metrics["baselines"] = baselines;
+  metrics["split"] = {{"method", "random"},
+                      {"test_fraction", options.test_fraction},
+                      {"train_count", outer.train.size()},
+                      {"test_count", outer.validation.size()},
+                      {"seed", options.seed}};
+  std::vector<std::string> feature_names;
+  for (const auto& column : columns)
+    feature_names.push_back(column.feature.name());
+  metrics["features"] = feature_names;
+  metrics["training"] = training;
+  return PublishModel(module, x.slice(0, 0, std::min<int64_t>(8, n)),
+                      std::move(metrics), config, options.repository,
+                      options.overwrite_config);
+}
+
+}  // namespace
+
+absl::StatusOr<TrainResult> TrainEfficiencyModel(
+    const EfficiencyTrainOptions& options, std::ostream& log) {
+  return RunTraining([&] { return Train(options, log); });
+}
+
+}  // namespace lineserve::train

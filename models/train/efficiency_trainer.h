@@ -1,0 +1,59 @@
+// Trains the efficiency-prediction model (tabular regression) from a CSV
+// table and publishes it as a new version in a model repository: model.pt
+// (TorchScript, input scaling baked in), metrics.json and config.pbtxt.
+#ifndef LINESERVE_MODELS_TRAIN_EFFICIENCY_TRAINER_H_
+#define LINESERVE_MODELS_TRAIN_EFFICIENCY_TRAINER_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/train/oblivious_boosting.h"
+#include "models/train/quality_trainer.h"
+
+namespace lineserve::train {
+
+struct EfficiencyTrainOptions {
+  std::string csv_path;
+  std::string target_column;
+  std::string repository;
+  std::string model_name = "efficiency_prediction";
+  // Columns left out of the features.
+  std::vector<std::string> exclude;
+  // Numeric-looking columns to treat as categories (e.g. a team number).
+  std::vector<std::string> categorical;
+  // Text columns with more distinct values than this are left out (dates,
+  // free text), with a notice.
+  int max_categories = 32;
+  // Held out for the reported figures; never seen by training.
+  double test_fraction = 0.2;
+  // Share of the remaining rows used to stop training early.
+  double validation_fraction = 0.15;
+  // "boosting" (gradient-boosted oblivious trees) or "mlp" (an ensemble of
+  // small networks with the scaling baked in).
+  std::string learner = "boosting";
+  // Used by the "boosting" learner; its seed is taken from `seed`.
+  BoostingOptions boosting;
+  // The rest are used by the "mlp" learner.
+  int max_epochs = 600;
+  int patience = 80;
+  int batch_size = 32;
+  double learning_rate = 2e-3;
+  double weight_decay = 1e-4;
+  std::vector<int> hidden = {64, 32};
+  int ensemble = 8;
+  double dropout = 0.1;
+  uint64_t seed = 1;
+  int max_batch_size = 64;
+  int64_t max_queue_delay_microseconds = 1000;
+  bool overwrite_config = false;
+};
+
+absl::StatusOr<TrainResult> TrainEfficiencyModel(
+    const EfficiencyTrainOptions& options, std::ostream& log);
+
+}  // namespace lineserve::train
+
+#endif  // LINESERVE_MODELS_TRAIN_EFFICIENCY_TRAINER_H_

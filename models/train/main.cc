@@ -1,0 +1,271 @@
+// lineserve-train: produces the model artifacts lineserve serves.
+//
+//   lineserve-train quality    --data DIR --repo REPO      image classifier
+//   lineserve-train efficiency --csv FILE --target COL --repo REPO
+//   lineserve-train datagen    --out DIR                   synthetic data
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "models/train/datagen_command.h"
+#include "models/train/efficiency_trainer.h"
+#include "models/train/model_artifacts.h"
+#include "models/train/quality_trainer.h"
+#include "server/common/command_line.h"
+#include "server/common/file_util.h"
+
+namespace lineserve::train {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: lineserve-train COMMAND [options]\n"
+    "\n"
+    "Trains the models lineserve serves and writes them into a model\n"
+    "repository as a new version (model.pt, metrics.json, config.pbtxt).\n"
+    "\n"
+    "commands:\n"
+    "  quality      train the quality-inspection image classifier\n"
+    "  efficiency   train the production-efficiency regressor\n"
+    "  datagen      write the bundled synthetic data sets\n"
+    "  report       show the newest version's evaluation of every model\n"
+    "\n"
+    "`lineserve-train COMMAND --help` lists a command's options.\n";
+
+int DefaultThreads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// LibTorch starts with one intra-op thread on these machines: set it from
+// the flag. Training is one stream of large ops, so inter-op threads only
+// compete with intra-op ones.
+void SetTorchThreads(int threads) {
+  at::set_num_interop_threads(1);
+  at::set_num_threads(std::max(1, threads));
+}
+
+bool ParseInts(const std::string& text, std::vector<int>* out) {
+  out->clear();
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int v = 0;
+    if (!absl::SimpleAtoi(part, &v) || v <= 0) return false;
+    out->push_back(v);
+  }
+  return !out->empty();
+}
+
+// Options every trainer has: where to publish, serving defaults for a new
+// config, reproducibility and threads.
+template <typename Options>
+void AddCommonOptions(CommandLine& cli, Options& o, int* threads) {
+  cli.AddString("repo", &o.repository, "model repository to publish into",
+                true);
+  cli.AddString("model", &o.model_name,
+                "model name (folder in the repository)");
+  cli.AddInt("max-batch-size", &o.max_batch_size,
+             "serving batch limit written into a new config.pbtxt");
+  cli.AddBool("overwrite-config", &o.overwrite_config,
+              "replace an existing config.pbtxt that describes another model");
+  cli.AddUint64("seed", &o.seed, "seed of the split, the weights and the "
+                "augmentation");
+  cli.AddInt("threads", threads, "CPU threads for LibTorch and decoding");
+}
+
+// Key figures of a metrics.json: the top-level numbers.
+void PrintFigures(const nlohmann::json& metrics) {
+  for (const auto& [key, value] : metrics.items()) {
+    if (value.is_number_float()) {
+      std::cout << absl::StrFormat("    %-24s %.4f\n", key,
+                                   value.get<double>());
+    }
+  }
+  if (metrics.contains("baselines")) {
+    for (const auto& [name, figures] : metrics["baselines"].items()) {
+      std::cout << absl::StrFormat("    baseline %-15s mae %.4f\n", name,
+                                   figures["mae"].get<double>());
+    }
+  }
+}
+
+int Report(const absl::StatusOr<TrainResult>& result) {
+  if (!result.ok()) {
+    std::cerr << "lineserve-train: " << result.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "\npublished version " << result->version << " at "
+            << result->version_dir << "\n";
+  PrintFigures(result->metrics);
+  std::cout << "  report: " << result->version_dir << "/metrics.json\n";
+  return 0;
+}
+
+int RunQuality(const std::vector<std::string>& args) {
+  QualityTrainOptions o;
+  int threads = DefaultThreads();
+  std::string blocks = "24,48,96,192";
+  CommandLine cli(
+      "lineserve-train quality --data DIR --repo REPO [options]",
+      "Trains the quality-inspection classifier on an image-folder data set\n"
+      "(DIR/<class>/*.png|jpg, one folder per class, one of them the good\n"
+      "class) and publishes REPO/<model>/<next version>/.");
+  cli.AddString("data", &o.data_dir, "image-folder data set", true);
+  cli.AddString("ok-label", &o.ok_label, "class folder of good parts");
+  cli.AddInt("image-size", &o.image_size, "model input side in pixels");
+  cli.AddString("color", &o.color_mode, "gray or rgb");
+  cli.AddDouble("validation-fraction", &o.validation_fraction,
+                "share of each class held out for validation");
+  cli.AddInt("epochs", &o.max_epochs, "maximum training epochs");
+  cli.AddInt("patience", &o.patience,
+             "stop after this many epochs without better validation macro-F1");
+  cli.AddInt("batch-size", &o.batch_size, "training batch size");
+  cli.AddDouble("lr", &o.learning_rate, "peak learning rate (AdamW)");
+  cli.AddDouble("weight-decay", &o.weight_decay, "AdamW weight decay");
+  cli.AddDouble("class-weight-power", &o.class_weight_power,
+                "loss weight per class = (largest/count)^power; 0 = none");
+  cli.AddString("channels", &blocks, "channels of each conv block");
+  cli.AddInt("convs-per-block", &o.convs_per_block, "3x3 convs per block");
+  AddCommonOptions(cli, o, &threads);
+  if (auto code = cli.ParseForMain(args, "lineserve-train")) return *code;
+  if (!ParseInts(blocks, &o.block_channels)) {
+    std::cerr << "lineserve-train: --channels: expected positive integers\n";
+    return 2;
+  }
+  o.threads = threads;
+  SetTorchThreads(threads);
+  return Report(TrainQualityModel(o, std::cout));
+}
+
+int RunEfficiency(const std::vector<std::string>& args) {
+  EfficiencyTrainOptions o;
+  int threads = DefaultThreads();
+  std::string hidden = "64,32";
+  CommandLine cli(
+      "lineserve-train efficiency --csv FILE --target COLUMN --repo REPO "
+      "[options]",
+      "Trains the efficiency regressor on a CSV table (one row per line and\n"
+      "shift, one column the target) and publishes REPO/<model>/<next "
+      "version>/.\nText columns become categories, blanks in numeric columns "
+      "are filled\nwith the training median; scaling is part of the model.");
+  cli.AddString("csv", &o.csv_path, "training table", true);
+  cli.AddString("target", &o.target_column, "column to predict", true);
+  cli.AddList("exclude", &o.exclude, "columns to leave out");
+  cli.AddList("categorical", &o.categorical,
+              "numeric columns to treat as categories");
+  cli.AddInt("max-categories", &o.max_categories,
+             "text columns with more distinct values are left out");
+  cli.AddDouble("test-fraction", &o.test_fraction,
+                "rows held out for the reported figures");
+  cli.AddDouble("validation-fraction", &o.validation_fraction,
+                "share of the other rows used for early stopping");
+  cli.AddString("learner", &o.learner,
+                "boosting (gradient-boosted oblivious trees) or mlp");
+  std::string loss = BoostingLossName(o.boosting.loss);
+  cli.AddInt("trees", &o.boosting.max_trees,
+             "boosting: most trees; early stopping keeps the best count");
+  cli.AddInt("tree-depth", &o.boosting.depth, "boosting: levels per tree");
+  cli.AddDouble("shrinkage", &o.boosting.learning_rate,
+                "boosting: learning rate applied to each tree");
+  cli.AddString("loss", &loss, "boosting: l1 (mean absolute error) or l2");
+  cli.AddInt("epochs", &o.max_epochs, "mlp: maximum training epochs");
+  cli.AddInt("patience", &o.patience,
+             "mlp: stop after this many epochs without better MAE");
+  cli.AddInt("batch-size", &o.batch_size, "mlp: training batch size");
+  cli.AddDouble("lr", &o.learning_rate, "mlp: learning rate (AdamW)");
+  cli.AddDouble("weight-decay", &o.weight_decay, "mlp: AdamW weight decay");
+  cli.AddString("hidden", &hidden, "mlp: hidden layer widths");
+  cli.AddInt("ensemble", &o.ensemble, "mlp: networks averaged in the model");
+  cli.AddDouble("dropout", &o.dropout, "mlp: dropout after hidden layers");
+  AddCommonOptions(cli, o, &threads);
+  if (auto code = cli.ParseForMain(args, "lineserve-train")) return *code;
+  if (!ParseInts(hidden, &o.hidden)) {
+    std::cerr << "lineserve-train: --hidden: expected positive integers\n";
+    return 2;
+  }
+  if (auto parsed = ParseBoostingLoss(loss); parsed.ok()) {
+    o.boosting.loss = *parsed;
+  } else {
+    std::cerr << "lineserve-train: --loss: " << parsed.status().message()
+              << "\n";
+    return 2;
+  }
+  SetTorchThreads(threads);
+  return Report(TrainEfficiencyModel(o, std::cout));
+}
+
+int RunReport(const std::vector<std::string>& args) {
+  std::string repository;
+  CommandLine cli("lineserve-train report --repo REPO",
+                  "Prints the evaluation (metrics.json) of the newest version "
+                  "of every\nmodel in a model repository.");
+  cli.AddString("repo", &repository, "model repository", true);
+  if (auto code = cli.ParseForMain(args, "lineserve-train")) return *code;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> models;
+  for (const auto& entry : fs::directory_iterator(repository, ec)) {
+    if (entry.is_directory()) models.push_back(entry.path());
+  }
+  if (ec) {
+    std::cerr << "lineserve-train: " << repository << ": " << ec.message()
+              << "\n";
+    return 1;
+  }
+  std::sort(models.begin(), models.end());
+  int shown = 0;
+  for (const fs::path& model : models) {
+    const int64_t version = NextModelVersion(model.string()) - 1;
+    if (version < 1) continue;
+    const fs::path report = model / std::to_string(version) / "metrics.json";
+    auto text = ReadFile(report.string());
+    if (!text.ok()) {
+      std::cout << model.filename().string() << " v" << version
+                << ": no metrics.json\n";
+      continue;
+    }
+    const auto metrics = nlohmann::json::parse(*text, nullptr, false);
+    if (metrics.is_discarded()) {
+      std::cout << report.string() << ": not valid JSON\n";
+      continue;
+    }
+    std::cout << model.filename().string() << " v" << version << "  ("
+              << report.string() << ")\n";
+    PrintFigures(metrics);
+    ++shown;
+  }
+  if (shown == 0) {
+    std::cerr << "lineserve-train: no trained model under " << repository
+              << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
+      args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "quality") return RunQuality(args);
+  if (command == "efficiency") return RunEfficiency(args);
+  if (command == "datagen") return RunDatagenCommand(args);
+  if (command == "report") return RunReport(args);
+  std::cerr << "lineserve-train: unknown command '" << command << "'\n\n"
+            << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace lineserve::train
+
+int main(int argc, char** argv) { return lineserve::train::Main(argc, argv); }

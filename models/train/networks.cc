@@ -1,0 +1,196 @@
+#include "models/train/networks.h"
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace lineserve::train {
+namespace {
+
+// A TorchScript float literal: "0" would be typed int, "0.000000" is float.
+std::string FloatLiteral(double value) { return absl::StrFormat("%f", value); }
+
+torch::Tensor KaimingNormal(std::vector<int64_t> shape, int64_t fan_in) {
+  return torch::randn(shape) * std::sqrt(2.0 / static_cast<double>(fan_in));
+}
+
+void AddParameter(torch::jit::Module& m, const std::string& name,
+                  torch::Tensor value) {
+  m.register_parameter(name, value.set_requires_grad(true), false);
+}
+
+// Registers a batch norm over `channels` named bn<i> and returns its call.
+std::string AddBatchNorm(torch::jit::Module& m, int i, int64_t channels,
+                         const std::string& input) {
+  const std::string p = absl::StrCat("bn", i);
+  AddParameter(m, p + "_weight", torch::ones({channels}));
+  AddParameter(m, p + "_bias", torch::zeros({channels}));
+  m.register_buffer(p + "_mean", torch::zeros({channels}));
+  m.register_buffer(p + "_var", torch::ones({channels}));
+  return absl::StrCat("torch.batch_norm(", input, ", self.", p,
+                      "_weight, self.", p, "_bias, self.", p, "_mean, self.", p,
+                      "_var, self.training, 0.1, 1e-5, False)");
+}
+
+}  // namespace
+
+torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options) {
+  torch::jit::Module m("LineserveInspectionCnn");
+  m.register_attribute("training", c10::BoolType::get(), true);
+  c10::List<std::string> labels;
+  for (const auto& label : options.labels) labels.push_back(label);
+  m.register_attribute("labels", c10::ListType::ofStrings(), labels);
+
+  std::string body;
+  int64_t channels = options.in_channels;
+  int layer = 0;
+  for (size_t block = 0; block < options.block_channels.size(); ++block) {
+    const int64_t out = options.block_channels[block];
+    for (int c = 0; c < options.convs_per_block; ++c) {
+      const std::string w = absl::StrCat("conv", layer, "_weight");
+      AddParameter(m, w, KaimingNormal({out, channels, 3, 3}, channels * 9));
+      absl::StrAppend(&body, "    x = torch.conv2d(x, self.", w,
+                      ", None, [1, 1], [1, 1])\n");
+      absl::StrAppend(&body, "    x = torch.relu(",
+                      AddBatchNorm(m, layer, out, "x"), ")\n");
+      channels = out;
+      ++layer;
+    }
+    absl::StrAppend(&body, "    x = torch.max_pool2d(x, [2, 2], [2, 2])\n");
+  }
+  AddParameter(
+      m, "fc_weight",
+      KaimingNormal({options.num_classes, 2 * channels}, 2 * channels) * 0.5);
+  AddParameter(m, "fc_bias", torch::zeros({options.num_classes}));
+
+  const std::string source = absl::StrCat(
+      "def forward(self, x):\n", body,
+      "    pooled = torch.cat([torch.mean(x, [2, 3]), torch.amax(x, [2, 3])], "
+      "1)\n",
+      "    pooled = torch.dropout(pooled, ", FloatLiteral(options.dropout),
+      ", self.training)\n",
+      "    return torch.linear(pooled, self.fc_weight, self.fc_bias)\n");
+  m.define(source);
+  return m;
+}
+
+torch::jit::Module BuildTabularMlp(const TabularMlpOptions& options) {
+  torch::jit::Module m("LineserveTabularMlp");
+  m.register_attribute("training", c10::BoolType::get(), true);
+  const int64_t d = options.inputs;
+  const int64_t k = std::max(1, options.ensemble);
+  auto vec = [d](const std::vector<float>& v, float fill) {
+    return v.empty() ? torch::full({d}, fill)
+                     : torch::tensor(v, torch::kFloat32).clone();
+  };
+  std::vector<float> log_mask(d, 0.0f);
+  for (int64_t i = 0;
+       i < d && i < static_cast<int64_t>(options.log_transform.size()); ++i) {
+    log_mask[i] = options.log_transform[i] ? 1.0f : 0.0f;
+  }
+  m.register_buffer("log_mask", torch::tensor(log_mask, torch::kFloat32));
+  m.register_buffer("input_mean", vec(options.mean, 0.0f));
+  m.register_buffer("input_std", vec(options.std, 1.0f));
+
+  // The ensemble's members are stacked on a leading axis: one batched
+  // matmul per layer runs all of them.
+  std::string body =
+      "    x = torch.where(self.log_mask > 0.5, "
+      "torch.log1p(torch.clamp(x, min=0.0)), x)\n"
+      "    x = (x - self.input_mean) / self.input_std\n"
+      "    h = x.unsqueeze(0).expand(" +
+      std::to_string(k) + ", -1, -1)\n";
+  int64_t width = d;
+  for (size_t i = 0; i < options.hidden.size(); ++i) {
+    const int64_t out = options.hidden[i];
+    const std::string w = absl::StrCat("w", i), b = absl::StrCat("b", i);
+    AddParameter(m, w, KaimingNormal({k, width, out}, width));
+    AddParameter(m, b, torch::zeros({k, 1, out}));
+    absl::StrAppend(&body, "    h = torch.relu(torch.baddbmm(self.", b,
+                    ", h, self.", w, "))\n", "    h = torch.dropout(h, ",
+                    FloatLiteral(options.dropout), ", self.training)\n");
+    width = out;
+  }
+  AddParameter(m, "w_out", KaimingNormal({k, width, 1}, width) * 0.1);
+  AddParameter(m, "b_out", torch::zeros({k, 1, 1}));
+  absl::StrAppend(&body,
+                  "    y = torch.baddbmm(self.b_out, h, self.w_out)\n"
+                  "    if self.training:\n"
+                  "        return y.squeeze(2).transpose(0, 1)\n"
+                  "    return torch.mean(y, 0)\n");
+  // In training mode the output is [B, ensemble] so every member gets its
+  // own loss; in eval mode [B, 1], the ensemble mean.
+  m.define("def forward(self, x):\n" + body);
+  return m;
+}
+
+torch::jit::Module BuildObliviousTreeModel(const ObliviousEnsemble& ensemble) {
+  torch::jit::Module m("LineserveObliviousTrees");
+  m.register_attribute("training", c10::BoolType::get(), false);
+  const int64_t depth = std::max(1, ensemble.depth);
+  const int64_t leaves = int64_t{1} << depth;
+  std::vector<int64_t> features(ensemble.split_features.begin(),
+                                ensemble.split_features.end());
+  std::vector<float> thresholds = ensemble.split_thresholds;
+  std::vector<float> values = ensemble.leaf_values;
+  int64_t trees = ensemble.num_trees();
+  if (trees == 0) {
+    // No tree helped: one tree that never splits and adds nothing keeps
+    // the tensor shapes non-empty; the model answers the bias.
+    trees = 1;
+    features.assign(depth, 0);
+    thresholds.assign(depth, std::numeric_limits<float>::infinity());
+    values.assign(leaves, 0.0f);
+  }
+  std::vector<int64_t> powers(depth);
+  for (int64_t j = 0; j < depth; ++j) powers[j] = int64_t{1} << j;
+  std::vector<int64_t> offsets(trees);
+  for (int64_t t = 0; t < trees; ++t) offsets[t] = t * leaves;
+
+  m.register_buffer("split_features", torch::tensor(features));
+  m.register_buffer("split_thresholds",
+                    torch::tensor(thresholds).view({trees, depth}));
+  m.register_buffer("level_bits", torch::tensor(powers));
+  m.register_buffer("tree_offsets", torch::tensor(offsets));
+  m.register_buffer("leaf_values", torch::tensor(values));
+  m.register_buffer("bias", torch::tensor({ensemble.bias}));
+  m.define(absl::StrCat(R"(
+def forward(self, x):
+    b = x.size(0)
+    compared = torch.index_select(x, 1, self.split_features).view(b, )",
+                        trees, ", ", depth, R"()
+    bits = (compared > self.split_thresholds).long()
+    leaf = (bits * self.level_bits).sum(2) + self.tree_offsets
+    picked = torch.index_select(self.leaf_values, 0, leaf.view(-1)).view(b, )",
+                        trees, R"()
+    return picked.sum(1, keepdim=True) + self.bias
+)"));
+  return m;
+}
+
+std::vector<torch::Tensor> SnapshotState(const torch::jit::Module& module) {
+  std::vector<torch::Tensor> state;
+  torch::NoGradGuard no_grad;
+  for (const auto& p : module.parameters()) state.push_back(p.detach().clone());
+  for (const auto& b : module.buffers()) state.push_back(b.detach().clone());
+  return state;
+}
+
+void RestoreState(torch::jit::Module& module,
+                  const std::vector<torch::Tensor>& snapshot) {
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto p : module.parameters()) p.copy_(snapshot[i++]);
+  for (auto b : module.buffers()) b.copy_(snapshot[i++]);
+}
+
+std::vector<torch::Tensor> TrainableParameters(
+    const torch::jit::Module& module) {
+  std::vector<torch::Tensor> params;
+  for (const auto& p : module.parameters()) params.push_back(p);
+  return params;
+}
+
+}  // namespace lineserve::train

@@ -1,0 +1,74 @@
+// The trainable networks, built as torch::jit::Module so that what is
+// trained is what is saved: standard TorchScript that torch::jit::load (the
+// server) and torch.jit.load (Python) open alike.
+//
+// LibTorch's C++ frontend modules cannot be saved as TorchScript, so each
+// network registers its parameters and buffers on a jit module and defines
+// forward() from TorchScript source using torch.* ops. Every module has a
+// `training` attribute (train()/eval() switch it) that batch norm and
+// dropout read.
+#ifndef LINESERVE_MODELS_TRAIN_NETWORKS_H_
+#define LINESERVE_MODELS_TRAIN_NETWORKS_H_
+
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+#include "models/train/oblivious_boosting.h"
+
+namespace lineserve::train {
+
+struct InspectionCnnOptions {
+  int in_channels = 1;
+  int num_classes = 2;
+  // Output channels of each conv block; every block halves the resolution.
+  std::vector<int> block_channels = {16, 32, 64, 128};
+  // Convolutions per block (3x3, batch norm, ReLU each).
+  int convs_per_block = 1;
+  double dropout = 0.2;
+  // Stored in the artifact as attribute `labels` (List[str]).
+  std::vector<std::string> labels;
+};
+
+// Conv blocks, then global average and max pooling concatenated, dropout
+// and a linear layer to one logit per class. Input [B, C, H, W] float;
+// output [B, num_classes] logits. Weights drawn from LibTorch's global RNG
+// (seed it with torch::manual_seed for reproducible runs).
+torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options);
+
+struct TabularMlpOptions {
+  int inputs = 1;
+  std::vector<int> hidden = {64, 32};
+  // Independent networks trained side by side; the output is their mean.
+  int ensemble = 1;
+  double dropout = 0.1;
+  // Input scaling baked into the model so clients send raw features:
+  // x' = log1p(max(x, 0)) where log_transform[i], then (x' - mean) / std.
+  std::vector<float> mean;
+  std::vector<float> std;
+  std::vector<bool> log_transform;
+};
+
+// Input [B, inputs] float; output [B, 1].
+torch::jit::Module BuildTabularMlp(const TabularMlpOptions& options);
+
+// The boosted oblivious trees as tensors, evaluated for a whole batch at
+// once: each tree's leaf index is built from its level comparisons, leaf
+// values are gathered and summed. Input [B, num_features] raw features (trees
+// need no scaling); output [B, 1]. Matches ensemble.Predict() up to float
+// summation order.
+torch::jit::Module BuildObliviousTreeModel(const ObliviousEnsemble& ensemble);
+
+// Copies of every parameter and buffer, to keep the best epoch's weights.
+std::vector<torch::Tensor> SnapshotState(const torch::jit::Module& module);
+void RestoreState(torch::jit::Module& module,
+                  const std::vector<torch::Tensor>& snapshot);
+
+// Parameters to optimise (requires_grad set).
+std::vector<torch::Tensor> TrainableParameters(
+    const torch::jit::Module& module);
+
+}  // namespace lineserve::train
+
+#endif  // LINESERVE_MODELS_TRAIN_NETWORKS_H_

@@ -1,0 +1,43 @@
+#include "models/train/publish.h"
+
+#include "server/common/file_util.h"
+#include "server/common/status_macros.h"
+
+namespace lineserve::train {
+
+absl::StatusOr<TrainResult> PublishModel(
+    torch::jit::Module& module, const torch::Tensor& sample,
+    nlohmann::json metrics, const lineserve::v1::ModelConfig& config,
+    const std::string& repository, bool overwrite_config) {
+  module.eval();
+  ASSIGN_OR_RETURN(VersionWriter writer,
+                   VersionWriter::Create(repository, config.name()));
+  const std::string model_path = writer.StagedPath("model.pt");
+  module.save(model_path);
+
+  // What the server will load must answer as the trained module does.
+  torch::jit::Module reloaded = torch::jit::load(model_path);
+  reloaded.eval();
+  {
+    torch::NoGradGuard no_grad;
+    if (!torch::allclose(module.forward({sample}).toTensor(),
+                         reloaded.forward({sample}).toTensor(), 1e-4, 1e-5)) {
+      return absl::InternalError("saved model answers differently on reload");
+    }
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(writer.StagedPath("metrics.json"),
+                                      metrics.dump(2) + "\n"));
+  // The config first: a server that sees the new version must find a config
+  // that describes it.
+  RETURN_IF_ERROR(
+      ReconcileModelConfig(writer.model_dir(), config, overwrite_config));
+  ASSIGN_OR_RETURN(int64_t version, writer.Publish());
+
+  TrainResult result;
+  result.version = version;
+  result.version_dir = absl::StrCat(writer.model_dir(), "/", version);
+  result.metrics = std::move(metrics);
+  return result;
+}
+
+}  // namespace lineserve::train

@@ -1,0 +1,55 @@
+#include "models/data/csv_table.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace lineserve::data {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(CsvTableTest, ParsesQuotesBlanksAndLineEnds) {
+  auto table =
+      ParseCsv("a, b ,c\r\n1,\"x, \"\"y\"\"\",\n2,\"multi\nline\",3.5\n\n");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_THAT(table->columns, ElementsAre("a", "b", "c"));
+  ASSERT_EQ(table->rows.size(), 2u);
+  EXPECT_THAT(table->rows[0], ElementsAre("1", "x, \"y\"", ""));
+  EXPECT_THAT(table->rows[1], ElementsAre("2", "multi\nline", "3.5"));
+  EXPECT_EQ(table->ColumnIndex("c"), 2u);
+  EXPECT_EQ(table->ColumnIndex("d"), std::nullopt);
+}
+
+TEST(CsvTableTest, NumericColumnsAllowBlanks) {
+  auto table = ParseCsv("n,t,e\n1,a,\n,b,\n2.5e1,3,\n");
+  ASSERT_TRUE(table.ok());
+  EXPECT_TRUE(table->ColumnIsNumeric(0));
+  EXPECT_FALSE(table->ColumnIsNumeric(1));
+  EXPECT_FALSE(table->ColumnIsNumeric(2));  // no value at all
+}
+
+TEST(CsvTableTest, ParseNumberRejectsTextAndNonFinite) {
+  EXPECT_EQ(ParseNumber(" 0.25 "), 0.25);
+  EXPECT_EQ(ParseNumber(""), std::nullopt);
+  EXPECT_EQ(ParseNumber("abc"), std::nullopt);
+  EXPECT_EQ(ParseNumber("nan"), std::nullopt);
+  EXPECT_EQ(ParseNumber("inf"), std::nullopt);
+}
+
+TEST(CsvTableTest, RaggedRowNamesItsLine) {
+  auto table = ParseCsv("a,b\n1,2\n3\n");
+  ASSERT_FALSE(table.ok());
+  EXPECT_THAT(table.status().message(), HasSubstr("line 3"));
+}
+
+TEST(CsvTableTest, UnterminatedQuoteIsAnError) {
+  auto table = ParseCsv("a,b\n1,\"open\n");
+  ASSERT_FALSE(table.ok());
+  EXPECT_THAT(table.status().message(), HasSubstr("unterminated"));
+}
+
+TEST(CsvTableTest, EmptyInputHasNoHeader) { EXPECT_FALSE(ParseCsv("").ok()); }
+
+}  // namespace
+}  // namespace lineserve::data

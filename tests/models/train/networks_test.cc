@@ -1,0 +1,89 @@
+#include "models/train/networks.h"
+
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace lineserve::train {
+namespace {
+
+TEST(NetworksTest, TreeModelAnswersAsTheFittedEnsemble) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const int rows = 300, cols = 3;
+  std::vector<float> x(rows * cols), y(rows);
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) x[r * cols + c] = u(rng);
+    y[r] = (x[r * cols] > 0.2f ? 1.0f : 0.0f) + 0.5f * x[r * cols + 2];
+  }
+  BoostingOptions options;
+  options.max_trees = 40;
+  options.depth = 3;
+  auto ensemble = FitObliviousBoosting(x.data(), rows, cols, y, nullptr, 0, {},
+                                       options, nullptr);
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  ASSERT_EQ(ensemble->num_trees(), 40);
+
+  torch::jit::Module module = BuildObliviousTreeModel(*ensemble);
+  torch::NoGradGuard no_grad;
+  torch::Tensor input = torch::from_blob(x.data(), {rows, cols});
+  torch::Tensor out = module.forward({input}).toTensor();
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{rows, 1}));
+  for (int r = 0; r < rows; ++r) {
+    EXPECT_NEAR(out[r][0].item<float>(), ensemble->Predict(&x[r * cols]), 1e-5)
+        << "row " << r;
+  }
+}
+
+TEST(NetworksTest, EmptyTreeEnsembleAnswersItsBias) {
+  ObliviousEnsemble empty;
+  empty.num_features = 2;
+  empty.depth = 2;
+  empty.bias = 0.75f;
+  torch::jit::Module module = BuildObliviousTreeModel(empty);
+  torch::Tensor out = module.forward({torch::zeros({3, 2})}).toTensor();
+  EXPECT_TRUE(torch::allclose(out, torch::full({3, 1}, 0.75f)));
+}
+
+TEST(NetworksTest, MlpTrainsMembersApartAndAnswersTheirMean) {
+  TabularMlpOptions options;
+  options.inputs = 4;
+  options.ensemble = 3;
+  options.hidden = {8};
+  options.dropout = 0.0;
+  options.log_transform = {true, false, false, false};
+  torch::manual_seed(1);
+  torch::jit::Module module = BuildTabularMlp(options);
+  torch::Tensor x = torch::rand({5, 4}) * 200;
+  torch::NoGradGuard no_grad;
+  module.train();
+  torch::Tensor members = module.forward({x}).toTensor();
+  ASSERT_EQ(members.sizes(), (std::vector<int64_t>{5, 3}));
+  module.eval();
+  torch::Tensor mean = module.forward({x}).toTensor();
+  ASSERT_EQ(mean.sizes(), (std::vector<int64_t>{5, 1}));
+  EXPECT_TRUE(torch::allclose(mean, members.mean(1, true), 1e-5, 1e-6));
+}
+
+TEST(NetworksTest, CnnShapesAndBatchNormFollowTrainingFlag) {
+  InspectionCnnOptions options;
+  options.num_classes = 4;
+  options.block_channels = {4, 8};
+  options.labels = {"a", "b", "c", "d"};
+  torch::manual_seed(1);
+  torch::jit::Module module = BuildInspectionCnn(options);
+  torch::Tensor x = torch::randn({2, 1, 16, 24});
+  torch::NoGradGuard no_grad;
+  module.eval();
+  torch::Tensor before = module.forward({x}).toTensor();
+  ASSERT_EQ(before.sizes(), (std::vector<int64_t>{2, 4}));
+  // In eval mode running statistics are read, never updated.
+  EXPECT_TRUE(torch::equal(before, module.forward({x}).toTensor()));
+  module.train();
+  module.forward({x * 5 + 3});
+  module.eval();
+  EXPECT_FALSE(torch::equal(before, module.forward({x}).toTensor()));
+}
+
+}  // namespace
+}  // namespace lineserve::train

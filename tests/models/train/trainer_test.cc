@@ -1,0 +1,234 @@
+// End to end: tiny training runs on data the test generates, checked
+// through the artifacts the server will read (config.pbtxt, model.pt,
+// metrics.json), loaded the way the server loads them.
+#include <torch/script.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "models/train/efficiency_trainer.h"
+#include "models/train/quality_trainer.h"
+#include "server/common/file_util.h"
+#include "server/preprocess/image.h"
+#include "server/preprocess/image_preprocessor.h"
+#include "server/preprocess/tabular_encoder.h"
+#include "server/repository/model_config.h"
+
+namespace lineserve::train {
+namespace {
+namespace fs = std::filesystem;
+
+fs::path FreshDir(const std::string& name) {
+  fs::path dir =
+      fs::path(::testing::TempDir()) / absl::StrCat("trainer_", name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Grey noise; "spot" adds a dark disc, "scratch" a bright line. Sizes vary
+// so letterboxing is exercised.
+preprocess::Image MakeSurface(const std::string& label, std::mt19937& rng) {
+  preprocess::Image image;
+  image.width = 40 + rng() % 24;
+  image.height = 32 + rng() % 16;
+  image.channels = 1;
+  image.data.resize(image.width * image.height);
+  std::uniform_real_distribution<float> noise(0.45f, 0.55f);
+  for (float& v : image.data) v = noise(rng);
+  const int cx = 10 + rng() % (image.width - 20);
+  const int cy = 10 + rng() % (image.height - 20);
+  for (int y = 0; y < image.height; ++y) {
+    for (int x = 0; x < image.width; ++x) {
+      if (label == "spot" && (x - cx) * (x - cx) + (y - cy) * (y - cy) < 25) {
+        image.at(y, x, 0) = 0.05f;
+      }
+      if (label == "scratch" && std::abs(x - cx) <= 1)
+        image.at(y, x, 0) = 0.95f;
+    }
+  }
+  return image;
+}
+
+fs::path MakeImageFolder(const std::string& name) {
+  const fs::path dir = FreshDir(name) / "images";
+  std::mt19937 rng(3);
+  for (const std::string label : {"ok", "scratch", "spot"}) {
+    fs::create_directories(dir / label);
+    for (int i = 0; i < 12; ++i) {
+      auto png = preprocess::EncodePng(MakeSurface(label, rng));
+      EXPECT_TRUE(png.ok());
+      std::ofstream(dir / label / absl::StrCat(label, i, ".png"),
+                    std::ios::binary)
+          << *png;
+    }
+  }
+  return dir;
+}
+
+QualityTrainOptions TinyQualityOptions(const fs::path& data,
+                                       const fs::path& repo) {
+  QualityTrainOptions o;
+  o.data_dir = data.string();
+  o.repository = repo.string();
+  o.image_size = 32;
+  o.max_epochs = 2;
+  o.batch_size = 8;
+  o.block_channels = {4, 8};
+  o.max_batch_size = 4;
+  return o;
+}
+
+TEST(TrainerTest, QualityRunPublishesLoadableModelMatchingItsConfig) {
+  const fs::path data = MakeImageFolder("quality");
+  const fs::path repo = data.parent_path() / "repo";
+  std::ostringstream log;
+  auto result = TrainQualityModel(TinyQualityOptions(data, repo), log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  EXPECT_EQ(result->version, 1);
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("epoch   2/2"));
+
+  const fs::path model_dir = repo / "quality_inspection";
+  auto config = LoadModelConfig((model_dir / "config.pbtxt").string());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->classification().labels(),
+              ::testing::ElementsAre("ok", "scratch", "spot"));
+  EXPECT_EQ(config->classification().ok_label(), "ok");
+
+  // The server's path: preprocess the bytes, stack, forward.
+  auto preprocessor = preprocess::ImagePreprocessor::Create(config->image());
+  ASSERT_TRUE(preprocessor.ok());
+  auto bytes = ReadFile((data / "spot" / "spot0.png").string());
+  ASSERT_TRUE(bytes.ok());
+  torch::Tensor batch =
+      torch::empty({2, preprocessor->channels(), preprocessor->height(),
+                    preprocessor->width()});
+  ASSERT_TRUE(preprocessor->Process(*bytes, batch[0].data_ptr<float>()).ok());
+  ASSERT_TRUE(preprocessor->Process(*bytes, batch[1].data_ptr<float>()).ok());
+  torch::jit::Module module =
+      torch::jit::load((model_dir / "1" / "model.pt").string());
+  module.eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor logits = module.forward({batch}).toTensor();
+  ASSERT_EQ(logits.dim(), 2);
+  EXPECT_EQ(logits.size(0), 2);
+  EXPECT_EQ(logits.size(1), config->output(0).dims(0));
+  EXPECT_TRUE(torch::allclose(logits[0], logits[1]));
+  const c10::List<c10::IValue> labels = module.attr("labels").toList();
+  ASSERT_EQ(labels.size(), 3u);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    EXPECT_EQ(labels.get(i).toStringRef(), config->classification().labels(i));
+  }
+
+  auto metrics_text = ReadFile((model_dir / "1" / "metrics.json").string());
+  ASSERT_TRUE(metrics_text.ok());
+  const auto metrics = nlohmann::json::parse(*metrics_text);
+  for (const char* key :
+       {"accuracy", "macro_f1", "defect_vs_ok_accuracy", "defect_recall",
+        "defect_precision", "per_class", "confusion_matrix"}) {
+    EXPECT_TRUE(metrics.contains(key)) << key;
+  }
+  EXPECT_EQ(metrics["confusion_matrix"].size(), 3u);
+
+  // A second run is the next version; no staging folder is left behind.
+  auto second = TrainQualityModel(TinyQualityOptions(data, repo), log);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->version, 2);
+  for (const auto& entry : fs::directory_iterator(model_dir)) {
+    EXPECT_NE(entry.path().filename().string().rfind(".staging", 0), 0u)
+        << entry.path();
+  }
+}
+
+TEST(TrainerTest, SameSeedSameModel) {
+  const fs::path data = MakeImageFolder("seed");
+  std::ostringstream log;
+  auto a = TrainQualityModel(TinyQualityOptions(data, data.parent_path() / "a"),
+                             log);
+  auto b = TrainQualityModel(TinyQualityOptions(data, data.parent_path() / "b"),
+                             log);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->metrics["confusion_matrix"], b->metrics["confusion_matrix"]);
+  torch::jit::Module ma = torch::jit::load(a->version_dir + "/model.pt");
+  torch::jit::Module mb = torch::jit::load(b->version_dir + "/model.pt");
+  auto pa = ma.parameters().begin();
+  for (const auto& p : mb.parameters()) {
+    EXPECT_TRUE(torch::equal(*pa, p));
+    ++pa;
+  }
+}
+
+TEST(TrainerTest, MissingOkClassIsAnError) {
+  const fs::path data = MakeImageFolder("nook");
+  QualityTrainOptions o = TinyQualityOptions(data, data.parent_path() / "r");
+  o.ok_label = "good";
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), ::testing::HasSubstr("--ok-label"));
+}
+
+TEST(TrainerTest, EfficiencyRunBakesScalingAndEncodesLikeTheServer) {
+  const fs::path dir = FreshDir("efficiency");
+  {
+    std::ofstream csv(dir / "table.csv");
+    csv << "date,department,team,incentive,wip,target\n";
+    std::mt19937 rng(5);
+    for (int i = 0; i < 120; ++i) {
+      const bool sewing = i % 2 == 0;
+      const int incentive = rng() % 120;
+      const double target = 0.4 + 0.004 * incentive + (sewing ? 0.1 : 0.0);
+      csv << "1/" << (i % 31) + 1 << "/2015,"
+          << (sewing ? "sweing" : "finishing ") << "," << (i % 5) + 1 << ","
+          << incentive << ","
+          << (sewing ? std::to_string(900 + rng() % 400) : "") << "," << target
+          << "\n";
+    }
+  }
+  EfficiencyTrainOptions o;
+  o.csv_path = (dir / "table.csv").string();
+  o.target_column = "target";
+  o.repository = (dir / "repo").string();
+  o.max_epochs = 40;
+  o.ensemble = 2;
+  o.max_categories = 8;  // leaves out the 31 dates
+  std::ostringstream log;
+  auto result = TrainEfficiencyModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("leaving out column 'date'"));
+  EXPECT_TRUE(result->metrics["baselines"].contains("training_mean"));
+  for (const char* key : {"mae", "rmse", "r2"}) {
+    EXPECT_TRUE(result->metrics.contains(key)) << key;
+  }
+
+  auto config =
+      LoadModelConfig(o.repository + "/efficiency_prediction/config.pbtxt");
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto encoder = preprocess::TabularEncoder::Create(config->tabular());
+  ASSERT_TRUE(encoder.ok());
+  // wip is blank on finishing rows, so it is optional; a client may omit it.
+  std::vector<float> row(encoder->width());
+  ASSERT_TRUE(encoder
+                  ->Encode({{"department", std::string("finishing")},
+                            {"team", 2.0},
+                            {"incentive", 60.0}},
+                           row.data())
+                  .ok());
+  torch::jit::Module module =
+      torch::jit::load(result->version_dir + "/model.pt");
+  module.eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor y =
+      module.forward({torch::tensor(row).unsqueeze(0)}).toTensor();
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{1, 1}));
+  EXPECT_TRUE(std::isfinite(y.item<float>()));
+}
+
+}  // namespace
+}  // namespace lineserve::train
