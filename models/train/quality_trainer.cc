@@ -17,6 +17,7 @@
 #include "models/train/publish.h"
 #include "server/common/file_util.h"
 #include "server/common/status_macros.h"
+#include "server/postprocess/classification.h"
 #include "server/preprocess/image_preprocessor.h"
 #include "server/repository/model_config.h"
 
@@ -74,6 +75,7 @@ absl::StatusOr<ModelConfig> ProposedConfig(const QualityTrainOptions& options,
   auto* classification = config.mutable_classification();
   for (const auto& label : folder.classes) classification->add_labels(label);
   classification->set_ok_label(options.ok_label);
+  classification->set_defect_threshold(postprocess::kDefaultDefectThreshold);
 
   config.set_max_batch_size(options.max_batch_size);
   config.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
@@ -105,21 +107,27 @@ torch::Tensor Augment(const torch::Tensor& batch, std::mt19937_64& rng,
   return torch::stack(out);
 }
 
+// Labels decided the way the server decides them (postprocess::Decide).
 std::vector<int> Predict(torch::jit::Module& module,
                          const torch::Tensor& images,
-                         const std::vector<int>& indices, int batch_size) {
+                         const std::vector<int>& indices, int ok_index,
+                         float defect_threshold) {
+  constexpr size_t kBatch = 64;
   torch::NoGradGuard no_grad;
   module.eval();
   std::vector<int> predicted;
   predicted.reserve(indices.size());
-  for (size_t start = 0; start < indices.size(); start += batch_size) {
-    const size_t end = std::min(indices.size(), start + batch_size);
+  for (size_t start = 0; start < indices.size(); start += kBatch) {
+    const size_t end = std::min(indices.size(), start + kBatch);
     std::vector<int64_t> idx(indices.begin() + start, indices.begin() + end);
     torch::Tensor x = images.index_select(0, torch::tensor(idx));
-    torch::Tensor logits = module.forward({x}).toTensor();
-    torch::Tensor arg = logits.argmax(1);
-    for (int64_t i = 0; i < arg.size(0); ++i) {
-      predicted.push_back(static_cast<int>(arg[i].item<int64_t>()));
+    torch::Tensor logits = module.forward({x}).toTensor().contiguous();
+    const int k = static_cast<int>(logits.size(1));
+    for (int64_t i = 0; i < logits.size(0); ++i) {
+      const std::vector<float> p =
+          postprocess::Softmax(logits.data_ptr<float>() + i * k, k);
+      predicted.push_back(
+          postprocess::Decide(p.data(), k, ok_index, defect_threshold).label);
     }
   }
   return predicted;
@@ -137,6 +145,7 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
                      options.ok_label, "\" (--ok-label)"));
   }
   const int ok_index = static_cast<int>(ok_it - folder.classes.begin());
+  const float threshold = postprocess::kDefaultDefectThreshold;
   ASSIGN_OR_RETURN(ModelConfig config, ProposedConfig(options, folder));
   ASSIGN_OR_RETURN(auto preprocessor,
                    preprocess::ImagePreprocessor::Create(config.image()));
@@ -250,9 +259,9 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
       loss_sum += loss.item<double>() * idx.size();
     }
     epochs_run = epoch;
-    const ClassificationReport report =
-        EvaluateClassification(folder.classes, ok_index, val_truth,
-                               Predict(module, images, split.validation, 64));
+    const ClassificationReport report = EvaluateClassification(
+        folder.classes, ok_index, val_truth,
+        Predict(module, images, split.validation, ok_index, threshold));
     const bool improved = report.macro_f1 > best_f1;
     if (improved) {
       best_f1 = report.macro_f1;
@@ -274,9 +283,9 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   RestoreState(module, best_state);
   module.eval();
 
-  const ClassificationReport report =
-      EvaluateClassification(folder.classes, ok_index, val_truth,
-                             Predict(module, images, split.validation, 64));
+  const ClassificationReport report = EvaluateClassification(
+      folder.classes, ok_index, val_truth,
+      Predict(module, images, split.validation, ok_index, threshold));
 
   nlohmann::json metrics = ToJson(report);
   metrics["task"] = "image_classification";
