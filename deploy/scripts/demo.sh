@@ -23,9 +23,9 @@ if [[ ! -f "$VAR/data/production.csv" ]]; then
   "$TRAIN" datagen --out "$VAR/data" --seed 7
 fi
 if [[ ! -d "$REPO/quality_inspection/1" ]]; then
-  step "training the quality-inspection model (small: 64 px, 12 epochs)"
+  step "training the quality-inspection model (small: 64 px, 25 epochs)"
   "$TRAIN" quality --data "$VAR/data/tiles/images" --repo "$REPO" \
-    --image-size 64 --channels 16,32,64 --epochs 12 --seed 7
+    --image-size 64 --channels 16,32,64 --epochs 25 --seed 7
 fi
 if [[ ! -d "$REPO/efficiency_prediction/1" ]]; then
   step "training the efficiency model"
@@ -35,10 +35,56 @@ fi
 
 step "trained models in $REPO"
 "$TRAIN" report --repo "$REPO"
+
+SERVER="$BUILD_DIR/server/lineserve-server"
+CLI="$BUILD_DIR/client/lineserve-cli"
+RUN="$VAR/run"
+mkdir -p "$RUN"
+rm -f "$RUN/port"
+step "starting lineserve-server on 127.0.0.1 (a free port)"
+"$SERVER" --model-repository "$REPO" --grpc-address 127.0.0.1:0 \
+  --port-file "$RUN/port" 2> "$RUN/server.log" &
+server_pid=$!
+stop_server() {
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid"
+    wait "$server_pid" || true
+  fi
+}
+trap stop_server EXIT
+for _ in $(seq 1 200); do
+  [[ -s "$RUN/port" ]] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$RUN/server.log"; exit 1; }
+  sleep 0.1
+done
+[[ -s "$RUN/port" ]] || { echo "server did not start"; cat "$RUN/server.log"; exit 1; }
+ADDR="127.0.0.1:$(cat "$RUN/port")"
+echo "serving on $ADDR (log: $RUN/server.log)"
+
+step "health and models"
+"$CLI" health --server "$ADDR"
+"$CLI" models --server "$ADDR"
+
+step "inspecting example images (one per class)"
+images=()
+for class in ok crack scratch spot; do
+  images+=("$(ls "$VAR/data/tiles/images/$class"/*.png | head -n 1)")
+done
+"$CLI" inspect --server "$ADDR" --line line-1 --station cam-1 "${images[@]}"
+
+step "predicting efficiency for the first rows of the production table"
+head -n 6 "$VAR/data/production.csv" > "$RUN/rows.csv"
+"$CLI" predict --server "$ADDR" --csv "$RUN/rows.csv"
+
+step "stopping the server (SIGTERM: drain, then exit 0)"
+stop_server
+trap - EXIT
+tail -n 2 "$RUN/server.log"
 cat <<EOM
 
-The model repository above is what lineserve-server loads (the server and
-its /metrics endpoint land with the next issue). Train on real data with
-  $TRAIN quality --data DIR --repo $REPO
-  $TRAIN efficiency --csv FILE --target COLUMN --repo $REPO
+Done. The server loads $REPO; start it yourself with
+  $SERVER --model-repository $REPO --grpc-address 127.0.0.1:8500
+and call it with $CLI (inspect, predict, models, health, perf).
+Prometheus metrics (GET /metrics on their own port) come with the
+observability work (issue "Observability and deployment").
 EOM

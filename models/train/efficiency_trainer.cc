@@ -8,9 +8,12 @@
 #include <set>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "models/data/csv_table.h"
 #include "models/data/split.h"
 #include "models/train/evaluation.h"
@@ -35,6 +38,22 @@ struct FeatureColumn {
   size_t csv_index = 0;
   Feature feature;
 };
+
+// "1/31/2015", "2015-01-31": three integers joined by '/' or '-'.
+bool LooksLikeDate(absl::string_view cell) {
+  cell = absl::StripAsciiWhitespace(cell);
+  for (char separator : {'/', '-'}) {
+    std::vector<absl::string_view> parts = absl::StrSplit(cell, separator);
+    int value = 0;
+    if (parts.size() == 3 &&
+        std::all_of(parts.begin(), parts.end(), [&](absl::string_view p) {
+          return !p.empty() && absl::SimpleAtoi(p, &value);
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
 
 double Median(std::vector<double> values) {
   if (values.empty()) return 0.0;
@@ -78,6 +97,17 @@ std::vector<FeatureColumn> ChooseFeatures(const EfficiencyTrainOptions& options,
         if (auto v = data::ParseNumber(table.rows[r][c])) seen.push_back(*v);
       }
       column.feature.set_default_value(static_cast<float>(Median(seen)));
+    } else if (std::all_of(table.rows.begin(), table.rows.end(),
+                           [&](const auto& row) {
+                             return row[c].empty() || LooksLikeDate(row[c]);
+                           }) &&
+               !forced.contains(name)) {
+      // A calendar date as a category cannot say anything about the dates
+      // to come; what matters of it (quarter, weekday) has its own columns.
+      log << "leaving out column '" << name
+          << "': dates (name it in --categorical to keep it as categories)"
+          << std::endl;
+      continue;
     } else {
       // The vocabulary comes from every row: a category's name carries no
       // target information, and an unseen one would fail evaluation.

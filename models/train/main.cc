@@ -73,7 +73,8 @@ void AddCommonOptions(CommandLine& cli, Options& o, int* threads) {
              "serving batch limit written into a new config.pbtxt");
   cli.AddBool("overwrite-config", &o.overwrite_config,
               "replace an existing config.pbtxt that describes another model");
-  cli.AddUint64("seed", &o.seed, "seed of the split, the weights and the "
+  cli.AddUint64("seed", &o.seed,
+                "seed of the split, the weights and the "
                 "augmentation");
   cli.AddInt("threads", threads, "CPU threads for LibTorch and decoding");
 }
@@ -109,7 +110,7 @@ int Report(const absl::StatusOr<TrainResult>& result) {
 int RunQuality(const std::vector<std::string>& args) {
   QualityTrainOptions o;
   int threads = DefaultThreads();
-  std::string blocks = "24,48,96,192";
+  std::string blocks = "16,32,64,128";
   CommandLine cli(
       "lineserve-train quality --data DIR --repo REPO [options]",
       "Trains the quality-inspection classifier on an image-folder data set\n"
@@ -131,6 +132,8 @@ int RunQuality(const std::vector<std::string>& args) {
                 "loss weight per class = (largest/count)^power; 0 = none");
   cli.AddString("channels", &blocks, "channels of each conv block");
   cli.AddInt("convs-per-block", &o.convs_per_block, "3x3 convs per block");
+  cli.AddBool("flip-averaging", &o.flip_averaging,
+              "serve the mean of the four flips' logits (4x compute)");
   AddCommonOptions(cli, o, &threads);
   if (auto code = cli.ParseForMain(args, "lineserve-train")) return *code;
   if (!ParseInts(blocks, &o.block_channels)) {

@@ -65,14 +65,29 @@ torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options) {
       KaimingNormal({options.num_classes, 2 * channels}, 2 * channels) * 0.5);
   AddParameter(m, "fc_bias", torch::zeros({options.num_classes}));
 
-  const std::string source = absl::StrCat(
-      "def forward(self, x):\n", body,
+  // `logits` is the network; `forward`, what serving calls, averages it
+  // over the flips of the image when flip_averaging is on (surface defects
+  // have no orientation, and the average is steadier than one view).
+  std::string forward =
+      "def forward(self, x):\n"
+      "    return self.logits(x)\n";
+  if (options.flip_averaging) {
+    forward =
+        "def forward(self, x):\n"
+        "    if self.training:\n"
+        "        return self.logits(x)\n"
+        "    return (self.logits(x) + self.logits(torch.flip(x, [3])) +\n"
+        "            self.logits(torch.flip(x, [2])) +\n"
+        "            self.logits(torch.flip(x, [2, 3]))) * 0.25\n";
+  }
+  m.define(absl::StrCat(
+      "def logits(self, x):\n", body,
       "    pooled = torch.cat([torch.mean(x, [2, 3]), torch.amax(x, [2, 3])], "
       "1)\n",
       "    pooled = torch.dropout(pooled, ", FloatLiteral(options.dropout),
       ", self.training)\n",
-      "    return torch.linear(pooled, self.fc_weight, self.fc_bias)\n");
-  m.define(source);
+      "    return torch.linear(pooled, self.fc_weight, self.fc_bias)\n",
+      forward));
   return m;
 }
 

@@ -27,12 +27,16 @@ struct InspectionCnnOptions {
   // Convolutions per block (3x3, batch norm, ReLU each).
   int convs_per_block = 1;
   double dropout = 0.2;
+  // In eval mode, forward() averages the logits of the four flips of the
+  // input (4x the compute per image); training mode sees one view.
+  bool flip_averaging = false;
   // Stored in the artifact as attribute `labels` (List[str]).
   std::vector<std::string> labels;
 };
 
 // Conv blocks, then global average and max pooling concatenated, dropout
-// and a linear layer to one logit per class. Input [B, C, H, W] float;
+// and a linear layer to one logit per class (method `logits`; `forward` adds
+// the optional flip averaging). Input [B, C, H, W] float;
 // output [B, num_classes] logits. Weights drawn from LibTorch's global RNG
 // (seed it with torch::manual_seed for reproducible runs).
 torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options);

@@ -203,6 +203,7 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   net.num_classes = k;
   net.block_channels = options.block_channels;
   net.convs_per_block = options.convs_per_block;
+  net.flip_averaging = options.flip_averaging;
   net.labels = folder.classes;
   torch::jit::Module module = BuildInspectionCnn(net);
 
@@ -302,6 +303,8 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
                          {"seconds", progress.ElapsedSeconds()},
                          {"image_size", options.image_size},
                          {"block_channels", options.block_channels},
+                         {"convs_per_block", options.convs_per_block},
+                         {"flip_averaging", options.flip_averaging},
                          {"class_weights", weights}};
   std::vector<int64_t> sample(
       split.validation.begin(),

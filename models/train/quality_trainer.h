@@ -24,7 +24,7 @@ struct QualityTrainOptions {
   // "gray" or "rgb".
   std::string color_mode = "gray";
   double validation_fraction = 0.2;
-  int max_epochs = 40;
+  int max_epochs = 45;
   // Stop after this many epochs without a better validation macro-F1.
   int patience = 10;
   int batch_size = 32;
@@ -33,8 +33,10 @@ struct QualityTrainOptions {
   // Class weights in the loss are (n_max / n_class)^power: 0 ignores the
   // imbalance, 1 balances it fully.
   double class_weight_power = 0.5;
-  std::vector<int> block_channels = {24, 48, 96, 192};
-  int convs_per_block = 1;
+  std::vector<int> block_channels = {16, 32, 64, 128};
+  int convs_per_block = 2;
+  // Serve the average over the image's flips (see InspectionCnnOptions).
+  bool flip_averaging = true;
   uint64_t seed = 1;
   int threads = 1;  // decoding threads; LibTorch's are set by the caller
   // Serving defaults written into a new config.pbtxt.

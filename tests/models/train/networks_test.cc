@@ -85,5 +85,26 @@ TEST(NetworksTest, CnnShapesAndBatchNormFollowTrainingFlag) {
   EXPECT_FALSE(torch::equal(before, module.forward({x}).toTensor()));
 }
 
+TEST(NetworksTest, FlipAveragingServesTheMeanOfTheFourFlips) {
+  InspectionCnnOptions options;
+  options.num_classes = 3;
+  options.block_channels = {4};
+  options.flip_averaging = true;
+  torch::manual_seed(2);
+  torch::jit::Module module = BuildInspectionCnn(options);
+  torch::Tensor x = torch::randn({2, 1, 8, 12});
+  torch::NoGradGuard no_grad;
+  module.eval();
+  auto logits = [&](const torch::Tensor& input) {
+    return module.run_method("logits", input).toTensor();
+  };
+  const torch::Tensor expected =
+      (logits(x) + logits(x.flip({3})) + logits(x.flip({2})) +
+       logits(x.flip({2, 3}))) /
+      4;
+  EXPECT_TRUE(
+      torch::allclose(module.forward({x}).toTensor(), expected, 1e-5, 1e-6));
+}
+
 }  // namespace
 }  // namespace lineserve::train

@@ -1,0 +1,94 @@
+#include "client/lineserve_client.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace lineserve {
+namespace {
+
+void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(timeout));
+}
+
+template <typename Response, typename Call>
+absl::StatusOr<Response> Unary(absl::Duration timeout, Call&& call) {
+  grpc::ClientContext context;
+  SetDeadline(context, timeout);
+  Response response;
+  grpc::Status status = call(&context, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+LineserveClient::LineserveClient(const ClientOptions& options)
+    : options_(options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  channel_ = grpc::CreateCustomChannel(
+      options.server, grpc::InsecureChannelCredentials(), args);
+  inspection_ = lineserve::v1::QualityInspection::NewStub(channel_);
+  efficiency_ = lineserve::v1::EfficiencyPrediction::NewStub(channel_);
+  models_ = lineserve::v1::ModelService::NewStub(channel_);
+  health_ = grpc::health::v1::Health::NewStub(channel_);
+}
+
+absl::StatusOr<lineserve::v1::InspectResponse> LineserveClient::Inspect(
+    const lineserve::v1::InspectRequest& request) const {
+  return Unary<lineserve::v1::InspectResponse>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        return inspection_->Inspect(c, request, r);
+      });
+}
+
+absl::StatusOr<lineserve::v1::PredictResponse> LineserveClient::Predict(
+    const lineserve::v1::PredictRequest& request) const {
+  return Unary<lineserve::v1::PredictResponse>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        return efficiency_->Predict(c, request, r);
+      });
+}
+
+absl::StatusOr<lineserve::v1::ListModelsResponse> LineserveClient::ListModels()
+    const {
+  return Unary<lineserve::v1::ListModelsResponse>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        return models_->ListModels(c, lineserve::v1::ListModelsRequest(), r);
+      });
+}
+
+absl::StatusOr<lineserve::v1::ModelStatus> LineserveClient::GetModel(
+    const std::string& name) const {
+  lineserve::v1::GetModelRequest request;
+  request.set_name(name);
+  return Unary<lineserve::v1::ModelStatus>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        return models_->GetModel(c, request, r);
+      });
+}
+
+absl::StatusOr<bool> LineserveClient::Health(const std::string& service) const {
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  auto response = Unary<grpc::health::v1::HealthCheckResponse>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        return health_->Check(c, request, r);
+      });
+  if (!response.ok()) return response.status();
+  return response->status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+}  // namespace lineserve

@@ -1,0 +1,305 @@
+#include "server/batching/dynamic_batcher.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
+
+namespace lineserve {
+
+class DynamicBatcher::Core {
+ public:
+  Core(const DynamicBatcherOptions& options, std::shared_ptr<Backend> backend)
+      : model_name_(options.model_name),
+        clock_(options.clock != nullptr ? options.clock : Clock::Real()),
+        observer_(options.observer),
+        backend_(std::move(backend)),
+        queue_(options.queue) {}
+
+  void Submit(std::unique_ptr<InferenceTask> task);
+  void Wake();
+  // Stops accepting and makes waiting workers flush; does not wait.
+  void BeginShutdown();
+  int queue_depth() const;
+
+  void WorkerLoop(int index);
+  // True on one of this Core's worker threads.
+  bool OnWorkerThread() const { return current_core_ == this; }
+
+ private:
+  // What a worker took from the queue under the lock, processed outside it.
+  struct Work {
+    BatchQueue::PollResult polled;
+    absl::Time now;  // when it was polled
+  };
+
+  // Blocks until there is something to answer or compute; nullopt once shut
+  // down and drained.
+  std::optional<Work> WaitForWork();
+  void WaitLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ProcessWork(Work work);
+  void RunBatch(std::vector<std::unique_ptr<InferenceTask>> batch);
+  // Reports to the observer, then calls task->done.
+  void Finish(std::unique_ptr<InferenceTask> task, absl::Status status,
+              InferenceResult result);
+
+  // The Core whose worker runs on this thread, if any.
+  static thread_local const Core* current_core_;
+
+  const std::string model_name_;
+  Clock* const clock_;
+  BatcherObserver* const observer_;  // may be null
+  const std::shared_ptr<Backend> backend_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar work_cv_;  // signalled on Submit, Wake and shutdown
+  BatchQueue queue_ ABSL_GUARDED_BY(mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+thread_local const DynamicBatcher::Core* DynamicBatcher::Core::current_core_ =
+    nullptr;
+
+namespace {
+
+// Linux keeps 15 characters of a thread name; put the worker index first so
+// it survives truncation of long model names.
+void NameThisThread(int index, const std::string& model_name) {
+  std::string name = absl::StrCat("batch", index, ":", model_name);
+  name.resize(std::min<size_t>(name.size(), 15));
+  pthread_setname_np(pthread_self(), name.c_str());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
+    const DynamicBatcherOptions& options, std::shared_ptr<Backend> backend) {
+  const std::string context =
+      absl::StrCat("dynamic batcher of model '", options.model_name, "'");
+  absl::Status valid = BatchQueue::Validate(options.queue);
+  if (!valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(context, ": ", valid.message()));
+  }
+  if (options.num_workers < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        context, ": num_workers must be >= 1, got ", options.num_workers));
+  }
+  if (backend == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(context, ": backend must not be null"));
+  }
+  auto core = std::make_shared<Core>(options, std::move(backend));
+  std::unique_ptr<DynamicBatcher> batcher(new DynamicBatcher(core));
+  absl::MutexLock lock(&batcher->join_mu_);
+  for (int i = 0; i < options.num_workers; ++i) {
+    // Each worker co-owns the Core; see ~DynamicBatcher.
+    batcher->workers_.emplace_back([core, i] { core->WorkerLoop(i); });
+  }
+  return batcher;
+}
+
+DynamicBatcher::DynamicBatcher(std::shared_ptr<Core> core)
+    : core_(std::move(core)) {}
+
+DynamicBatcher::~DynamicBatcher() {
+  if (!core_->OnWorkerThread()) {
+    Shutdown();
+    return;
+  }
+  // Destroyed from a `done` callback or an observer: this worker cannot join
+  // itself, and it still has the rest of its batch to answer. Detach it; its
+  // share of the Core keeps everything it touches alive until it exits.
+  core_->BeginShutdown();
+  absl::MutexLock lock(&join_mu_);
+  for (std::thread& worker : workers_) {
+    if (worker.get_id() == std::this_thread::get_id()) {
+      worker.detach();
+    } else {
+      worker.join();
+    }
+  }
+  workers_.clear();
+}
+
+void DynamicBatcher::Submit(std::unique_ptr<InferenceTask> task) {
+  core_->Submit(std::move(task));
+}
+
+void DynamicBatcher::Wake() { core_->Wake(); }
+
+void DynamicBatcher::Shutdown() {
+  core_->BeginShutdown();
+  // A worker waiting for the drain it takes part in would never return.
+  if (core_->OnWorkerThread()) return;
+  absl::MutexLock lock(&join_mu_);
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+int DynamicBatcher::queue_depth() const { return core_->queue_depth(); }
+
+void DynamicBatcher::Core::Submit(std::unique_ptr<InferenceTask> task) {
+  if (task == nullptr) return;
+  if (task->input.size() != backend_->input_size()) {
+    absl::Status status = absl::InvalidArgumentError(absl::StrCat(
+        "model '", model_name_, "' expects ", backend_->input_size(),
+        " input values per sample, got ", task->input.size()));
+    Finish(std::move(task), std::move(status), InferenceResult());
+    return;
+  }
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      status =
+          absl::UnavailableError("shutting down, no longer accepting requests");
+    } else {
+      status = queue_.Enqueue(task, clock_->Now());
+      if (status.ok()) {
+        if (observer_ != nullptr) {
+          observer_->OnQueueDepth(static_cast<int>(queue_.size()));
+        }
+        // One worker is enough to re-evaluate; it passes the word on if it
+        // leaves work behind.
+        work_cv_.Signal();
+      }
+    }
+  }
+  // On error the queue left the task with us; answer it outside the lock.
+  if (!status.ok()) {
+    Finish(std::move(task),
+           AnnotateStatus(status, absl::StrCat("model '", model_name_, "'")),
+           InferenceResult());
+  }
+}
+
+void DynamicBatcher::Core::Wake() {
+  absl::MutexLock lock(&mu_);
+  work_cv_.SignalAll();
+}
+
+void DynamicBatcher::Core::BeginShutdown() {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  // Waiting workers must flush now instead of sleeping out the delay.
+  work_cv_.SignalAll();
+}
+
+int DynamicBatcher::Core::queue_depth() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(queue_.size());
+}
+
+void DynamicBatcher::Core::WorkerLoop(int index) {
+  current_core_ = this;
+  NameThisThread(index, model_name_);
+  while (std::optional<Work> work = WaitForWork()) {
+    ProcessWork(std::move(*work));
+  }
+}
+
+std::optional<DynamicBatcher::Core::Work> DynamicBatcher::Core::WaitForWork() {
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    const absl::Time now = clock_->Now();
+    BatchQueue::PollResult polled = queue_.Poll(now, shutting_down_);
+    if (!polled.empty()) {
+      if (observer_ != nullptr) {
+        observer_->OnQueueDepth(static_cast<int>(queue_.size()));
+      }
+      // Another batch may already be due (or tasks keep arriving while we
+      // compute); let an idle worker look.
+      if (!queue_.empty()) work_cv_.Signal();
+      return Work{std::move(polled), now};
+    }
+    // Flush releases whatever is queued, so an empty poll while shutting down
+    // means there is nothing left.
+    if (shutting_down_) return std::nullopt;
+    WaitLocked(now);
+  }
+}
+
+void DynamicBatcher::Core::WaitLocked(absl::Time now) {
+  // After an empty Poll the wake-up is strictly after `now` (a due batch or
+  // passed deadline would have been returned), so this never spins.
+  const std::optional<absl::Time> wake = queue_.NextWakeUp();
+  if (!wake.has_value()) {
+    work_cv_.Wait(&mu_);
+  } else if (clock_ == Clock::Real()) {
+    work_cv_.WaitWithDeadline(&mu_, *wake);
+  } else {
+    work_cv_.WaitWithTimeout(&mu_, *wake - now);
+  }
+}
+
+void DynamicBatcher::Core::ProcessWork(Work work) {
+  BatchQueue::PollResult& polled = work.polled;
+  for (std::unique_ptr<InferenceTask>& task : polled.expired) {
+    InferenceResult result;
+    result.queue_time = work.now - task->enqueue_time;
+    absl::Status status = absl::DeadlineExceededError(absl::StrCat(
+        "deadline passed after ", absl::FormatDuration(result.queue_time),
+        " in the queue of model '", model_name_, "'"));
+    Finish(std::move(task), std::move(status), std::move(result));
+  }
+  for (std::unique_ptr<InferenceTask>& task : polled.cancelled) {
+    InferenceResult result;
+    result.queue_time = work.now - task->enqueue_time;
+    absl::Status status = absl::CancelledError(absl::StrCat(
+        "cancelled by the client while queued for model '", model_name_, "'"));
+    Finish(std::move(task), std::move(status), std::move(result));
+  }
+  if (!polled.batch.empty()) RunBatch(std::move(polled.batch));
+}
+
+void DynamicBatcher::Core::RunBatch(
+    std::vector<std::unique_ptr<InferenceTask>> batch) {
+  const int batch_size = static_cast<int>(batch.size());
+  const size_t input_size = backend_->input_size();
+  const size_t output_size = backend_->output_size();
+
+  // The backend wants one contiguous tensor, sample after sample.
+  std::vector<float> input(batch.size() * input_size);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    std::copy(batch[i]->input.begin(), batch[i]->input.end(),
+              input.begin() + i * input_size);
+    // Not needed any more; free it before the (possibly long) compute.
+    std::vector<float>().swap(batch[i]->input);
+  }
+  std::vector<float> output(batch.size() * output_size);
+
+  const absl::Time start = clock_->Now();
+  absl::Status status = backend_->Run(input.data(), batch_size, output.data());
+  const absl::Duration compute_time = clock_->Now() - start;
+  if (observer_ != nullptr) observer_->OnBatch(batch_size, compute_time);
+  if (!status.ok()) {
+    status = AnnotateStatus(status, absl::StrCat("model '", model_name_,
+                                                 "' batch of ", batch_size));
+  }
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    InferenceResult result;
+    result.queue_time = start - batch[i]->enqueue_time;
+    result.compute_time = compute_time;
+    result.batch_size = batch_size;
+    if (status.ok()) {
+      result.output.assign(output.begin() + i * output_size,
+                           output.begin() + (i + 1) * output_size);
+    }
+    Finish(std::move(batch[i]), status, std::move(result));
+  }
+}
+
+void DynamicBatcher::Core::Finish(std::unique_ptr<InferenceTask> task,
+                                  absl::Status status, InferenceResult result) {
+  if (observer_ != nullptr) observer_->OnTaskDone(status, result.queue_time);
+  if (task->done) task->done(std::move(status), std::move(result));
+}
+
+}  // namespace lineserve

@@ -1,0 +1,173 @@
+// lineserve-server: serves the models of a model repository over gRPC.
+//
+//   lineserve-server --model-repository DIR [--grpc-address HOST:PORT]
+//
+// SIGINT/SIGTERM: health goes NOT_SERVING, new calls are refused, accepted
+// calls finish (within --shutdown-grace-seconds), models drain, exit 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/backends/torchscript_backend.h"
+#include "server/repository/model_repository.h"
+#include "server/service/line_server.h"
+
+ABSL_FLAG(std::string, grpc_address, "0.0.0.0:8500",
+          "host:port to serve gRPC on; port 0 picks a free port (logged, and "
+          "written to --port_file)");
+ABSL_FLAG(std::string, model_repository, "",
+          "model repository folder: <model>/config.pbtxt and "
+          "<model>/<version>/model.pt (required)");
+ABSL_FLAG(int, max_message_bytes, 16 << 20,
+          "largest gRPC message in bytes, requests and responses; camera "
+          "images must fit");
+ABSL_FLAG(int, torch_threads, 0,
+          "LibTorch intra-op threads per forward pass (0: one per core)");
+ABSL_FLAG(std::string, device, "",
+          "run every model on this device (auto, cpu, cuda:N) instead of "
+          "each config's device");
+ABSL_FLAG(std::string, port_file, "",
+          "write the port actually listened on to this file once serving");
+ABSL_FLAG(double, shutdown_grace_seconds, 10.0,
+          "on SIGTERM/SIGINT, how long accepted calls may take to finish");
+ABSL_FLAG(std::string, log_level, "info",
+          "info: log start-up, models and shutdown; warning: problems only");
+
+namespace lineserve {
+namespace {
+
+bool g_verbose = true;
+
+void Log(const std::string& message) {
+  if (g_verbose) std::cerr << "lineserve-server: " << message << std::endl;
+}
+
+// Abseil spells flags with underscores; lineserve documents dashes
+// (--grpc-address). Accept both by rewriting the name part of each flag.
+std::vector<char*> NormalizeFlagNames(int argc, char** argv,
+                                      std::vector<std::string>& storage) {
+  storage.assign(argv, argv + argc);
+  std::vector<char*> out;
+  for (std::string& arg : storage) {
+    if (arg.rfind("--", 0) == 0) {
+      const size_t end = std::min(arg.find('='), arg.size());
+      std::replace(arg.begin() + 2, arg.begin() + end, '-', '_');
+    }
+    out.push_back(arg.data());
+  }
+  return out;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "serves a model repository over gRPC.\n"
+      "usage: lineserve-server --model-repository DIR [--grpc-address "
+      "HOST:PORT] [flags]\n(flags may be spelled with dashes or "
+      "underscores)");
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeFlagNames(argc, argv, storage);
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  g_verbose = absl::GetFlag(FLAGS_log_level) == "info";
+  const std::string repository_dir = absl::GetFlag(FLAGS_model_repository);
+  if (repository_dir.empty()) {
+    std::cerr << "lineserve-server: --model-repository is required (see "
+                 "--help)\n";
+    return 2;
+  }
+
+  // Signals are taken by one thread with sigwait; every other thread,
+  // including gRPC's and LibTorch's, is created with them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const int threads =
+      absl::GetFlag(FLAGS_torch_threads) > 0
+          ? absl::GetFlag(FLAGS_torch_threads)
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (absl::Status status = ConfigureLibTorchThreads(threads, 1);
+      !status.ok()) {
+    std::cerr << "lineserve-server: " << status.message() << "\n";
+    return 2;
+  }
+  Log(absl::StrCat("LibTorch intra-op threads: ", threads));
+
+  ModelRepositoryOptions repo_options;
+  repo_options.root = repository_dir;
+  repo_options.device_override = absl::GetFlag(FLAGS_device);
+  auto repository = ModelRepository::Create(repo_options);
+  if (!repository.ok()) {
+    std::cerr << "lineserve-server: " << repository.status().message() << "\n";
+    return 1;
+  }
+  if (absl::Status status = (*repository)->LoadAll(); !status.ok()) {
+    std::cerr << "lineserve-server: " << status.message() << "\n";
+    return 1;
+  }
+  for (const auto& model : (*repository)->List()) {
+    std::string versions;
+    for (const auto& v : model.versions()) {
+      absl::StrAppend(&versions, " v", v.version(), "=",
+                      lineserve::v1::VersionState_Name(v.state()),
+                      v.message().empty() ? "" : " (" + v.message() + ")");
+    }
+    Log(absl::StrCat("model ", model.name(), ":", versions));
+  }
+
+  LineServerOptions options;
+  options.address = absl::GetFlag(FLAGS_grpc_address);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  auto server = LineServer::Start(options, repository->get());
+  if (!server.ok()) {
+    std::cerr << "lineserve-server: " << server.status().message() << "\n";
+    return 1;
+  }
+  const std::string address = options.address;
+  const std::string host = address.substr(0, address.rfind(':'));
+  Log(absl::StrCat("serving gRPC on ", host, ":", (*server)->port()));
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
+      !port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*server)->port() << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+
+  const absl::Duration grace =
+      absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
+  std::thread watcher([&] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    Log(absl::StrCat("signal ", signal_number,
+                     ": draining (health NOT_SERVING, refusing new calls)"));
+    // The server stops taking calls and waits for those in flight while the
+    // batchers flush their queues at once instead of waiting out their
+    // delays; then the models unload.
+    std::thread stop_server([&] { (*server)->Shutdown(grace); });
+    (*repository)->Shutdown();
+    stop_server.join();
+  });
+  (*server)->Wait();
+  watcher.join();
+  ServableModel::WaitForDetachedDrains();
+  Log("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace lineserve
+
+int main(int argc, char** argv) { return lineserve::Main(argc, argv); }

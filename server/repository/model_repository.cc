@@ -1,0 +1,453 @@
+#include "server/repository/model_repository.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "server/backends/torchscript_backend.h"
+#include "server/common/status_macros.h"
+#include "server/repository/model_config.h"
+
+namespace lineserve {
+namespace {
+
+namespace fs = std::filesystem;
+using lineserve::v1::ModelConfig;
+using lineserve::v1::ModelStatus;
+using lineserve::v1::VersionPolicy;
+using lineserve::v1::VersionState;
+using lineserve::v1::VersionStatus;
+
+constexpr char kConfigFile[] = "config.pbtxt";
+constexpr char kModelFile[] = "model.pt";
+
+// One line per load outcome: operators read these when a model is missing.
+void Log(const std::string& line) {
+  std::fprintf(stderr, "lineserve: %s\n", line.c_str());
+}
+
+absl::string_view StateName(VersionState state) {
+  switch (state) {
+    case lineserve::v1::VERSION_STATE_LOADING:
+      return "loading";
+    case lineserve::v1::VERSION_STATE_READY:
+      return "ready";
+    case lineserve::v1::VERSION_STATE_FAILED:
+      return "failed";
+    case lineserve::v1::VERSION_STATE_UNLOADING:
+      return "unloading";
+    default:
+      return "in an unknown state";
+  }
+}
+
+// Names come from admin requests too: they must stay inside the root.
+absl::Status CheckModelName(absl::string_view name) {
+  if (name.empty() || name[0] == '.' ||
+      !std::all_of(name.begin(), name.end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '_' || c == '-' || c == '.';
+      })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", name, "' is not a model name"));
+  }
+  return absl::OkStatus();
+}
+
+// Versions under `model_dir`: canonical positive integer folder names
+// ("7", not "07") that hold a model.pt, ascending.
+std::vector<int64_t> ScanVersions(const fs::path& model_dir) {
+  std::vector<int64_t> versions;
+  std::error_code ec;
+  for (fs::directory_iterator it(model_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string folder = it->path().filename().string();
+    if (folder.empty() || folder.size() > 18 || folder[0] == '0' ||
+        !std::all_of(folder.begin(), folder.end(), absl::ascii_isdigit)) {
+      continue;
+    }
+    std::error_code file_ec;
+    if (!fs::is_regular_file(it->path() / kModelFile, file_ec)) continue;
+    versions.push_back(std::stoll(folder));
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+absl::StatusOr<std::shared_ptr<Backend>> LoadTorchScript(
+    const std::string& model_path, const ModelConfig& config,
+    const std::string& device) {
+  auto backend = TorchScriptBackend::Create(model_path, config, device);
+  if (!backend.ok()) return backend.status();
+  return std::shared_ptr<Backend>(std::move(*backend));
+}
+
+}  // namespace
+
+ModelRepository::ModelRepository(ModelRepositoryOptions options)
+    : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
+    ModelRepositoryOptions options) {
+  if (options.root.empty()) {
+    return absl::InvalidArgumentError("the model repository needs a root");
+  }
+  if (options.clock == nullptr) options.clock = Clock::Real();
+  if (!options.backend_factory) options.backend_factory = LoadTorchScript;
+  return std::unique_ptr<ModelRepository>(
+      new ModelRepository(std::move(options)));
+}
+
+ModelRepository::~ModelRepository() { Shutdown(); }
+
+absl::Status ModelRepository::LoadAll() {
+  absl::MutexLock load_lock(&load_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      return absl::FailedPreconditionError("the model repository is shut down");
+    }
+  }
+  const fs::path root(options_.root);
+  std::error_code ec;
+  if (!fs::exists(root, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("model repository ", options_.root, " does not exist"));
+  }
+  std::vector<std::string> names;
+  fs::directory_iterator it(root, ec);
+  for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code entry_ec;
+    if (name.empty() || name[0] == '.' ||
+        !fs::is_regular_file(it->path() / kConfigFile, entry_ec)) {
+      continue;
+    }
+    names.push_back(name);
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read model repository ", options_.root, ": ", ec.message()));
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    // Failures are recorded per model and logged; they stop nothing.
+    ReloadLocked(name).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ModelRepository::Reload(absl::string_view name) {
+  RETURN_IF_ERROR(CheckModelName(name));
+  absl::MutexLock load_lock(&load_mu_);
+  return ReloadLocked(std::string(name));
+}
+
+absl::Status ModelRepository::ReloadLocked(const std::string& name) {
+  const fs::path model_dir = fs::path(options_.root) / name;
+  std::error_code ec;
+  if (!fs::is_regular_file(model_dir / kConfigFile, ec)) {
+    return absl::NotFoundError(absl::StrCat(
+        "model '", name, "' has no ", (model_dir / kConfigFile).string()));
+  }
+  // A snapshot of what serves now, to reuse unchanged versions. Loading
+  // happens without mu_: Get() keeps answering meanwhile.
+  std::optional<ModelEntry> previous;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      return absl::FailedPreconditionError("the model repository is shut down");
+    }
+    auto found = models_.find(name);
+    if (found != models_.end()) previous = found->second;
+  }
+  LoadResult loaded = LoadModel(name, previous ? &*previous : nullptr);
+
+  ModelEntry replaced;  // released after the lock: it may drain batchers
+  {
+    absl::MutexLock lock(&mu_);
+    ModelEntry& slot = models_[name];
+    if (!loaded.entry.HasReady() && slot.HasReady()) {
+      // Nothing new can serve: keep what serves, and show what failed.
+      for (auto& [version, entry] : loaded.entry.versions) {
+        auto current = slot.versions.find(version);
+        if (current == slot.versions.end() ||
+            current->second.status.state() !=
+                lineserve::v1::VERSION_STATE_READY) {
+          slot.versions[version] = std::move(entry);
+        }
+      }
+      Log(absl::StrCat("model '", name,
+                       "': reload failed, the previous versions keep "
+                       "serving"));
+    } else {
+      replaced = std::move(slot);
+      slot = std::move(loaded.entry);
+    }
+  }
+  return loaded.status;
+}
+
+ModelRepository::LoadResult ModelRepository::LoadModel(
+    const std::string& name, const ModelEntry* previous) const {
+  const fs::path model_dir = fs::path(options_.root) / name;
+  LoadResult result;
+  ModelEntry& entry = result.entry;
+
+  absl::StatusOr<ModelConfig> config =
+      LoadModelConfig((model_dir / kConfigFile).string());
+  if (config.ok() && config->name() != name) {
+    config = absl::InvalidArgumentError(absl::StrCat(
+        (model_dir / kConfigFile).string(), ": name \"", config->name(),
+        "\" does not match the model's folder \"", name, "\""));
+  }
+  if (!config.ok()) {
+    // No config, no way to load: every version on disk shows why.
+    entry.config.set_name(name);
+    std::vector<int64_t> versions = ScanVersions(model_dir);
+    if (versions.empty()) versions.push_back(0);
+    for (int64_t version : versions) {
+      VersionEntry& failed = entry.versions[version];
+      failed.status.set_version(version);
+      failed.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
+      failed.status.set_message(std::string(config.status().message()));
+    }
+    Log(absl::StrCat("model '", name, "' failed: ", config.status().message()));
+    result.status = config.status();
+    return result;
+  }
+  if (!options_.device_override.empty()) {
+    config->set_device(options_.device_override);
+  }
+  entry.config = *config;
+
+  const std::vector<int64_t> on_disk = ScanVersions(model_dir);
+  std::vector<int64_t> selected;
+  const VersionPolicy& policy = config->version_policy();
+  switch (policy.policy_case()) {
+    case VersionPolicy::kSpecific:
+      for (int64_t version : policy.specific().versions()) {
+        if (std::binary_search(on_disk.begin(), on_disk.end(), version)) {
+          selected.push_back(version);
+          continue;
+        }
+        VersionEntry& missing = entry.versions[version];
+        missing.status.set_version(version);
+        missing.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
+        missing.status.set_message(absl::StrCat(
+            "version_policy.specific lists version ", version, " but ",
+            (model_dir / std::to_string(version) / kModelFile).string(),
+            " does not exist"));
+        Log(absl::StrCat("model '", name, "' version ", version,
+                         " failed: ", missing.status.message()));
+        if (result.status.ok()) {
+          result.status = absl::NotFoundError(
+              absl::StrCat("model '", name, "' version ", version, ": ",
+                           missing.status.message()));
+        }
+      }
+      break;
+    case VersionPolicy::kAll:
+      selected = on_disk;
+      break;
+    default: {
+      // Latest N (ApplyModelConfigDefaults makes it latest 1 when unset).
+      const size_t keep = std::max<size_t>(
+          1, policy.has_latest() ? policy.latest().num_versions() : 1);
+      selected.assign(on_disk.end() - std::min(keep, on_disk.size()),
+                      on_disk.end());
+      break;
+    }
+  }
+  if (selected.empty() && result.status.ok()) {
+    result.status = absl::NotFoundError(absl::StrCat(
+        "model '", name, "' has no version to serve: no version folder under ",
+        model_dir.string(), " selected by its version_policy holds a ",
+        kModelFile));
+    Log(std::string(result.status.message()));
+  }
+
+  const bool same_config =
+      previous != nullptr && google::protobuf::util::MessageDifferencer::Equals(
+                                 previous->config, *config);
+  for (int64_t version : selected) {
+    if (same_config) {
+      auto kept = previous->versions.find(version);
+      if (kept != previous->versions.end() &&
+          kept->second.status.state() == lineserve::v1::VERSION_STATE_READY) {
+        entry.versions[version] = kept->second;
+        continue;
+      }
+    }
+    VersionEntry& loaded = entry.versions[version] =
+        LoadVersion(*config, version);
+    if (loaded.status.state() != lineserve::v1::VERSION_STATE_READY &&
+        result.status.ok()) {
+      result.status = absl::FailedPreconditionError(
+          absl::StrCat("model '", name, "' version ", version,
+                       " failed to load: ", loaded.status.message()));
+    }
+  }
+  return result;
+}
+
+ModelRepository::VersionEntry ModelRepository::LoadVersion(
+    const ModelConfig& config, int64_t version) const {
+  VersionEntry entry;
+  entry.status.set_version(version);
+  entry.status.set_device(config.device());
+  const std::string path = (fs::path(options_.root) / config.name() /
+                            std::to_string(version) / kModelFile)
+                               .string();
+  const std::string what =
+      absl::StrCat("model '", config.name(), "' version ", version);
+
+  absl::Status status;
+  absl::StatusOr<std::shared_ptr<Backend>> backend =
+      options_.backend_factory(path, config, config.device());
+  if (backend.ok() && *backend == nullptr) {
+    backend = absl::InternalError("the backend factory returned null");
+  }
+  if (backend.ok()) {
+    ServableModelOptions servable_options;
+    servable_options.config = config;
+    servable_options.version = version;
+    servable_options.backend = std::move(*backend);
+    servable_options.clock = options_.clock;
+    if (options_.observer_factory) {
+      servable_options.observer = options_.observer_factory(config, version);
+    }
+    auto servable = ServableModel::Create(std::move(servable_options));
+    if (servable.ok()) {
+      entry.status.set_state(lineserve::v1::VERSION_STATE_READY);
+      entry.status.set_device((*servable)->device());
+      entry.servable = std::move(*servable);
+      Log(absl::StrCat(what, " ready on ", entry.status.device()));
+      return entry;
+    }
+    status = servable.status();
+  } else {
+    status = backend.status();
+  }
+  entry.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
+  entry.status.set_message(status.ToString());
+  Log(absl::StrCat(what, " failed: ", status.ToString()));
+  return entry;
+}
+
+absl::StatusOr<std::shared_ptr<const ServableModel>> ModelRepository::Get(
+    absl::string_view name, int64_t version) const {
+  if (version < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model version must be >= 0 (0 = newest), got ", version));
+  }
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    return absl::UnavailableError("the model repository is shut down");
+  }
+  auto model = models_.find(name);
+  if (model == models_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("model '", name, "' is not loaded"));
+  }
+  const auto& versions = model->second.versions;
+  if (version == 0) {
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+      if (it->second.servable != nullptr) return it->second.servable;
+    }
+    std::string why;
+    if (!versions.empty()) {
+      const VersionStatus& newest = versions.rbegin()->second.status;
+      why = absl::StrCat(
+          " (version ", newest.version(), " is ", StateName(newest.state()),
+          newest.message().empty() ? "" : ": ", newest.message(), ")");
+    }
+    return absl::UnavailableError(
+        absl::StrCat("model '", name, "' has no ready version", why));
+  }
+  auto found = versions.find(version);
+  if (found == versions.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("model '", name, "' has no version ", version));
+  }
+  if (found->second.servable == nullptr) {
+    const VersionStatus& status = found->second.status;
+    return absl::UnavailableError(
+        absl::StrCat("model '", name, "' version ", version, " is ",
+                     StateName(status.state()),
+                     status.message().empty() ? "" : ": ", status.message()));
+  }
+  return found->second.servable;
+}
+
+ModelStatus ModelRepository::StatusOf(const std::string& name,
+                                      const ModelEntry& entry) {
+  ModelStatus status;
+  status.set_name(name);
+  *status.mutable_config() = entry.config;
+  for (const auto& [version, version_entry] : entry.versions) {
+    *status.add_versions() = version_entry.status;
+    if (version_entry.servable != nullptr) status.set_default_version(version);
+  }
+  return status;
+}
+
+std::vector<ModelStatus> ModelRepository::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<ModelStatus> models;
+  models.reserve(models_.size());
+  for (const auto& [name, entry] : models_) {
+    models.push_back(StatusOf(name, entry));
+  }
+  return models;
+}
+
+absl::StatusOr<ModelStatus> ModelRepository::GetStatus(
+    absl::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto model = models_.find(name);
+  if (model == models_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("model '", name, "' is not loaded"));
+  }
+  return StatusOf(model->first, model->second);
+}
+
+void ModelRepository::Shutdown() {
+  absl::MutexLock load_lock(&load_mu_);
+  std::vector<std::shared_ptr<const ServableModel>> released;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    for (auto& [name, model] : models_) {
+      for (auto& [version, entry] : model.versions) {
+        if (entry.servable == nullptr) continue;
+        entry.status.set_state(lineserve::v1::VERSION_STATE_UNLOADING);
+        released.push_back(std::move(entry.servable));
+        entry.servable = nullptr;
+      }
+    }
+  }
+  // Outside mu_: draining runs `done` callbacks, which may call Get().
+  // Queued tasks are answered now, even those whose version a request
+  // still holds.
+  for (const auto& servable : released) servable->Drain();
+  released.clear();
+}
+
+bool ModelRepository::ModelEntry::HasReady() const {
+  return std::any_of(versions.begin(), versions.end(), [](const auto& entry) {
+    return entry.second.servable != nullptr;
+  });
+}
+
+}  // namespace lineserve

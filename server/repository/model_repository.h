@@ -1,0 +1,178 @@
+// The models the server serves, loaded from a Triton-style repository:
+//
+//   ROOT/<model>/config.pbtxt
+//   ROOT/<model>/<version>/model.pt     (version: a positive integer)
+//
+// Each model's version_policy (latest N, specific, all) picks among the
+// numeric folders that hold a model.pt; hidden folders (the trainer's
+// .staging-*) are never looked at. A version folder is treated as immutable
+// once it exists (the trainer publishes it by rename).
+//
+// Loading never stops at the first problem: a version that fails (corrupt
+// model.pt, shape mismatch, unavailable device) is recorded FAILED with its
+// message and logged to stderr, a model whose config.pbtxt is broken is
+// recorded with every version FAILED (version 0 when it has none), and the
+// other versions and models load as usual.
+//
+// Handles: Get() returns std::shared_ptr<const ServableModel>. Holding it
+// keeps that version alive and answering even after Reload() replaced it or
+// Shutdown() dropped it; the version drains when the last handle goes.
+//
+// Thread-safety: every method may be called from any thread. Get() and
+// List() take a short lock and never wait for loading; loads run without
+// the lock and the result is swapped in atomically. Reload() calls are
+// serialised with each other. Servables are released outside the lock, so a
+// `done` callback may call Get() freely.
+#ifndef LINESERVE_SERVER_REPOSITORY_MODEL_REPOSITORY_H_
+#define LINESERVE_SERVER_REPOSITORY_MODEL_REPOSITORY_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "lineserve/v1/model_config.pb.h"
+#include "lineserve/v1/model_service.pb.h"
+#include "server/backends/backend.h"
+#include "server/batching/dynamic_batcher.h"
+#include "server/common/clock.h"
+#include "server/repository/servable_model.h"
+
+namespace lineserve {
+
+// Loads one version's artifact: (path of model.pt, the config in force,
+// device spec) -> a warmed-up backend. Must be thread-safe.
+using BackendFactory = std::function<absl::StatusOr<std::shared_ptr<Backend>>(
+    const std::string& model_path, const lineserve::v1::ModelConfig& config,
+    const std::string& device)>;
+
+// Makes the metrics hooks of one version's batcher (may return null).
+using BatcherObserverFactory = std::function<std::unique_ptr<BatcherObserver>(
+    const lineserve::v1::ModelConfig& config, int64_t version)>;
+
+struct ModelRepositoryOptions {
+  // The repository directory (one folder per model). Required.
+  std::string root;
+
+  // Clock of every batcher. Not owned; null means Clock::Real(). Must
+  // outlive the repository and every servable handed out.
+  Clock* clock = nullptr;
+
+  // When non-empty ("cpu", "cuda:1", "auto"), replaces every config's
+  // `device`; the config reported by List() shows the device in force.
+  std::string device_override;
+
+  // How model.pt files are loaded; empty means TorchScriptBackend::Create.
+  // Tests and tools substitute fakes here.
+  BackendFactory backend_factory;
+
+  // Optional metrics hooks per version.
+  BatcherObserverFactory observer_factory;
+};
+
+class ModelRepository {
+ public:
+  // INVALID_ARGUMENT when `root` is empty. Loads nothing: call LoadAll().
+  static absl::StatusOr<std::unique_ptr<ModelRepository>> Create(
+      ModelRepositoryOptions options);
+
+  // Shutdown().
+  ~ModelRepository();
+
+  ModelRepository(const ModelRepository&) = delete;
+  ModelRepository& operator=(const ModelRepository&) = delete;
+
+  // Loads every ROOT/<model>/ that has a config.pbtxt, as Reload() does for
+  // one model. OK even when models or versions failed (see List()); an error
+  // only when the root itself cannot be read (NOT_FOUND when it does not
+  // exist) or after Shutdown() (FAILED_PRECONDITION). Blocks for as long as
+  // loading and warming up takes.
+  absl::Status LoadAll();
+
+  // The handle of `version` of model `name`; version 0 means the newest
+  // READY version. Errors:
+  //   NOT_FOUND    "model 'x' is not loaded" / "model 'x' has no version 7";
+  //   UNAVAILABLE  the version (or, for 0, every version) is not READY,
+  //                with the reason, or the repository is shut down;
+  //   INVALID_ARGUMENT  a negative version.
+  absl::StatusOr<std::shared_ptr<const ServableModel>> Get(
+      absl::string_view name, int64_t version = 0) const;
+
+  // Every model, sorted by name: its config in force, each version's state
+  // (ascending) and default_version (newest READY, 0 when none).
+  std::vector<lineserve::v1::ModelStatus> List() const;
+
+  // One model's status; NOT_FOUND as Get().
+  absl::StatusOr<lineserve::v1::ModelStatus> GetStatus(
+      absl::string_view name) const;
+
+  // Re-reads ROOT/<name>/ (or loads it for the first time): config and
+  // version folders. New versions are loaded and warmed up beside the
+  // serving ones, then the model's version set is swapped atomically;
+  // versions no longer selected drain as their handles go. A version that
+  // is already READY under an identical config is kept, not reloaded.
+  // When the reload yields no READY version (broken config, every selected
+  // version failed), the versions that were serving keep serving and the
+  // error is returned; the failed versions still show in List(). Errors:
+  // NOT_FOUND when ROOT/<name>/config.pbtxt does not exist (nothing
+  // changes), the config's error, or the first version's failure;
+  // FAILED_PRECONDITION after Shutdown().
+  absl::Status Reload(absl::string_view name);
+
+  // Marks every version UNLOADING and drops the repository's handles; each
+  // version drains when its last outside handle goes (now, if none). Later
+  // Get() answers UNAVAILABLE and LoadAll()/Reload() FAILED_PRECONDITION.
+  // Blocks until the versions nobody else holds have drained. Idempotent.
+  void Shutdown();
+
+ private:
+  struct VersionEntry {
+    lineserve::v1::VersionStatus status;
+    std::shared_ptr<const ServableModel> servable;  // set when READY
+  };
+  struct ModelEntry {
+    // In force (device override applied); only the name when the config
+    // could not be read.
+    lineserve::v1::ModelConfig config;
+    std::map<int64_t, VersionEntry> versions;  // ascending
+
+    bool HasReady() const;
+  };
+  struct LoadResult {
+    ModelEntry entry;
+    absl::Status status;  // the first failure; OK when all loaded
+  };
+
+  explicit ModelRepository(ModelRepositoryOptions options);
+
+  absl::Status ReloadLocked(const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // Builds the entry for ROOT/<name>/, without mu_ (loading is slow).
+  // `previous` (a snapshot, may be null) provides servables to reuse.
+  LoadResult LoadModel(const std::string& name,
+                       const ModelEntry* previous) const;
+  VersionEntry LoadVersion(const lineserve::v1::ModelConfig& config,
+                           int64_t version) const;
+  static lineserve::v1::ModelStatus StatusOf(const std::string& name,
+                                             const ModelEntry& entry);
+
+  const ModelRepositoryOptions options_;
+
+  // Serialises LoadAll/Reload/Shutdown so that two loads of a model do not
+  // race to swap. Taken before mu_, never while holding it.
+  absl::Mutex load_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex mu_;
+  std::map<std::string, ModelEntry, std::less<>> models_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace lineserve
+
+#endif  // LINESERVE_SERVER_REPOSITORY_MODEL_REPOSITORY_H_
