@@ -50,14 +50,16 @@ for model in batching_on batching_off; do
   results+=("$(run "$model" "$CLIENTS" "$REQUESTS")")
 done
 printf '%s\n' "${results[@]}" | tee "$VAR/run/bench.jsonl"
-printf '%s\n' "${results[@]}" | awk '
-  { match($0, /"model":"[^"]*"/); m = substr($0, RSTART + 9, RLENGTH - 10)
-    match($0, /"concurrency":[0-9]+/); c = substr($0, RSTART + 14, RLENGTH - 14)
-    match($0, /"throughput_rps":[0-9.]+/); t = substr($0, RSTART + 16, RLENGTH - 16)
-    match($0, /"latency_ms_p50":[0-9.]+/); p = substr($0, RSTART + 16, RLENGTH - 16)
-    match($0, /"mean_batch_size":[0-9.]+/); b = substr($0, RSTART + 18, RLENGTH - 18)
-    printf "%-13s clients %3d  %8.1f req/s  p50 %7.2f ms  mean batch %5.2f\n", m, c, t, p, b
+printf '%s\n' "${results[@]}" | awk -v clients="$CLIENTS" '
+  function field(name,   r) {
+    if (!match($0, "\"" name "\":[^,}]*")) return ""
+    r = substr($0, RSTART, RLENGTH); sub(/^[^:]*:/, "", r); gsub(/"/, "", r)
+    return r
+  }
+  { m = field("model"); c = field("concurrency"); t = field("throughput_rps")
+    printf "%-13s clients %3d  %7.1f req/s  latency p50 %7.2f ms p99 %7.2f ms  mean batch %5.2f\n",
+           m, c, t, field("latency_ms_p50"), field("latency_ms_p99"), field("mean_batch_size")
     tp[m "/" c] = t }
-  END { if (tp["batching_off/'"$CLIENTS"'"] > 0)
-          printf "throughput ratio at '"$CLIENTS"' clients, batching on/off: %.2f\n",
-                 tp["batching_on/'"$CLIENTS"'"] / tp["batching_off/'"$CLIENTS"'"] }'
+  END { if (tp["batching_off/" clients] > 0)
+          printf "throughput at %d clients, batching on / off: %.2fx\n", clients,
+                 tp["batching_on/" clients] / tp["batching_off/" clients] }'

@@ -108,10 +108,12 @@ torch::Tensor Augment(const torch::Tensor& batch, std::mt19937_64& rng,
 }
 
 // Labels decided the way the server decides them (postprocess::Decide).
+// `method` is "forward" (what is served) or "logits" (one view: cheaper,
+// for choosing the best epoch).
 std::vector<int> Predict(torch::jit::Module& module,
                          const torch::Tensor& images,
                          const std::vector<int>& indices, int ok_index,
-                         float defect_threshold) {
+                         float defect_threshold, const std::string& method) {
   constexpr size_t kBatch = 64;
   torch::NoGradGuard no_grad;
   module.eval();
@@ -121,7 +123,8 @@ std::vector<int> Predict(torch::jit::Module& module,
     const size_t end = std::min(indices.size(), start + kBatch);
     std::vector<int64_t> idx(indices.begin() + start, indices.begin() + end);
     torch::Tensor x = images.index_select(0, torch::tensor(idx));
-    torch::Tensor logits = module.forward({x}).toTensor().contiguous();
+    torch::Tensor logits =
+        module.get_method(method)({x}).toTensor().contiguous();
     const int k = static_cast<int>(logits.size(1));
     for (int64_t i = 0; i < logits.size(0); ++i) {
       const std::vector<float> p =
@@ -260,9 +263,10 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
       loss_sum += loss.item<double>() * idx.size();
     }
     epochs_run = epoch;
-    const ClassificationReport report = EvaluateClassification(
-        folder.classes, ok_index, val_truth,
-        Predict(module, images, split.validation, ok_index, threshold));
+    const ClassificationReport report =
+        EvaluateClassification(folder.classes, ok_index, val_truth,
+                               Predict(module, images, split.validation,
+                                       ok_index, threshold, "logits"));
     const bool improved = report.macro_f1 > best_f1;
     if (improved) {
       best_f1 = report.macro_f1;
@@ -284,9 +288,10 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   RestoreState(module, best_state);
   module.eval();
 
-  const ClassificationReport report = EvaluateClassification(
-      folder.classes, ok_index, val_truth,
-      Predict(module, images, split.validation, ok_index, threshold));
+  const ClassificationReport report =
+      EvaluateClassification(folder.classes, ok_index, val_truth,
+                             Predict(module, images, split.validation, ok_index,
+                                     threshold, "forward"));
 
   nlohmann::json metrics = ToJson(report);
   metrics["task"] = "image_classification";

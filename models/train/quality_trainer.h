@@ -24,7 +24,7 @@ struct QualityTrainOptions {
   // "gray" or "rgb".
   std::string color_mode = "gray";
   double validation_fraction = 0.2;
-  int max_epochs = 45;
+  int max_epochs = 50;
   // Stop after this many epochs without a better validation macro-F1.
   int patience = 10;
   int batch_size = 32;
