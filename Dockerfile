@@ -14,7 +14,8 @@ WORKDIR /src
 COPY . .
 RUN BUILD_DIR=/build deploy/scripts/build.sh -DLINESERVE_BUILD_TESTS=OFF \
  && mkdir -p /out/bin \
- && cp /build/models/lineserve-train /out/bin/
+ && cp /build/models/lineserve-train /build/server/lineserve-server \
+       /build/client/lineserve-cli /out/bin/
 
 # ---- runtime stage: only the shared libraries the binaries need ----------
 FROM debian:bookworm-slim AS runtime
