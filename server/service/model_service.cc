@@ -1,6 +1,6 @@
 #include "server/service/model_service.h"
 
-#include "absl/strings/str_cat.h"
+#include "server/service/grpc_status.h"
 
 namespace lineserve {
 
@@ -26,16 +26,10 @@ grpc::ServerUnaryReactor* ModelService::GetModel(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required"));
     return reactor;
   }
-  for (auto& status : repository_->List()) {
-    if (status.name() == request->name()) {
-      *response = std::move(status);
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
-    }
-  }
-  reactor->Finish(grpc::Status(
-      grpc::StatusCode::NOT_FOUND,
-      absl::StrCat("model '", request->name(), "' is not in the repository")));
+  auto status = repository_->GetStatus(request->name());
+  if (status.ok()) *response = *std::move(status);
+  reactor->Finish(status.ok() ? grpc::Status::OK
+                              : ToGrpcStatus(status.status()));
   return reactor;
 }
 
