@@ -49,12 +49,13 @@ struct Common {
     cli.AddDouble("timeout", &timeout_seconds, "deadline of each call, s");
     cli.AddBool("json", &json, "print one JSON object per answer");
   }
-  LineserveClient Client() const {
+  ClientOptions Options() const {
     ClientOptions options;
     options.server = server;
     options.timeout = absl::Seconds(timeout_seconds);
-    return LineserveClient(options);
+    return options;
   }
+  LineserveClient Client() const { return LineserveClient(Options()); }
 };
 
 void PrintError(const Common& common, const nlohmann::json& context,
@@ -336,12 +337,7 @@ int RunPerf(const std::vector<std::string>& args) {
 
   std::vector<std::unique_ptr<LineserveClient>> clients;
   for (int i = 0; i < concurrency; ++i) {
-    clients.push_back(std::make_unique<LineserveClient>([&] {
-      ClientOptions o;
-      o.server = common.server;
-      o.timeout = absl::Seconds(common.timeout_seconds);
-      return o;
-    }()));
+    clients.push_back(std::make_unique<LineserveClient>(common.Options()));
   }
   for (int i = 0; i < warmup; ++i) {
     if (auto r = clients[i % concurrency]->Inspect(request); !r.ok()) {

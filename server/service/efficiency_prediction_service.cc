@@ -96,7 +96,8 @@ grpc::ServerUnaryReactor* EfficiencyPredictionService::Predict(
   // Encode every row before submitting any: a bad row refuses the call
   // without spending compute on the others.
   const preprocess::TabularEncoder* encoder = model->tabular_encoder();
-  const absl::Time deadline = TaskDeadline(*context, model->config(), start);
+  const absl::Time deadline =
+      TaskDeadline(*context, model->default_timeout(), start);
   std::vector<std::unique_ptr<InferenceTask>> tasks;
   tasks.reserve(rows);
   for (int i = 0; i < rows; ++i) {

@@ -23,7 +23,8 @@ constexpr char kInspectMethod[] = "Inspect";
 
 // Fills the answer from the model's logits for one image.
 InspectResponse Answer(const ServableModel& servable,
-                       const InspectRequest& request,
+                       const std::string& request_id,
+                       const std::string& part_id,
                        const InferenceResult& result) {
   const auto& classification = servable.config().classification();
   const int k = classification.labels_size();
@@ -39,8 +40,8 @@ InspectResponse Answer(const ServableModel& servable,
       postprocess::Decide(p.data(), k, ok_index, threshold);
 
   InspectResponse response;
-  response.set_request_id(request.request_id());
-  response.set_part_id(request.part_id());
+  response.set_request_id(request_id);
+  response.set_part_id(part_id);
   response.set_verdict(decision.defect ? lineserve::v1::VERDICT_DEFECT
                                        : lineserve::v1::VERDICT_OK);
   if (decision.defect) {
@@ -219,7 +220,7 @@ void QualityInspectionService::Submit(
     fail(AnnotateStatus(status, "image"));
     return;
   }
-  task->deadline = TaskDeadline(context, model->config(), start);
+  task->deadline = TaskDeadline(context, model->default_timeout(), start);
   const grpc::CallbackServerContext* ctx = &context;
   task->is_cancelled = [ctx] { return ctx->IsCancelled(); };
   // The task holds the model version: it stays loaded until answered.
@@ -233,10 +234,7 @@ void QualityInspectionService::Submit(
       done(status, {});
       return;
     }
-    InspectRequest echo;
-    echo.set_request_id(request_id);
-    echo.set_part_id(part_id);
-    InspectResponse response = Answer(*model, echo, result);
+    InspectResponse response = Answer(*model, request_id, part_id, result);
     observer_->OnInspection(line, station,
                             response.verdict() == lineserve::v1::VERDICT_DEFECT,
                             response.defect_class());

@@ -10,19 +10,13 @@
 namespace lineserve {
 
 absl::Time TaskDeadline(const grpc::CallbackServerContext& context,
-                        const lineserve::v1::ModelConfig& config,
-                        absl::Time now) {
-  absl::Time deadline = absl::InfiniteFuture();
+                        absl::Duration default_timeout, absl::Time now) {
+  absl::Time deadline = now + default_timeout;  // InfiniteFuture if infinite
   // gRPC reports "no deadline" as the far future.
   const std::chrono::system_clock::time_point client = context.deadline();
   if (client <
       std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
-    deadline = absl::FromChrono(client);
-  }
-  const int64_t timeout_us =
-      config.dynamic_batching().default_timeout_microseconds();
-  if (timeout_us > 0) {
-    deadline = std::min(deadline, now + absl::Microseconds(timeout_us));
+    deadline = std::min(deadline, absl::FromChrono(client));
   }
   return deadline;
 }

@@ -16,11 +16,10 @@
 
 namespace lineserve {
 
-// The earlier of the call's deadline and now + the model's default timeout
-// (InfiniteFuture when neither is set).
+// The earlier of the call's deadline and now + `default_timeout` (the
+// model's; InfiniteDuration when it has none).
 absl::Time TaskDeadline(const grpc::CallbackServerContext& context,
-                        const lineserve::v1::ModelConfig& config,
-                        absl::Time now);
+                        absl::Duration default_timeout, absl::Time now);
 
 // Resolves the model a request names (or `default_name`) and checks it does
 // the task the service expects. NOT_FOUND / UNAVAILABLE from the repository;
