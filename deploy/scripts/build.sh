@@ -8,6 +8,9 @@ cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 JOBS=${JOBS:-$(nproc)}
+# Paths under the checkout are hashed relative to the build folder, so every
+# build folder beside this one (and every clone) shares the ccache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
 generator=()
 if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi

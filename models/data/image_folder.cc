@@ -72,6 +72,28 @@ absl::StatusOr<ImageFolder> ListImageFolder(const std::string& dir) {
   return folder;
 }
 
+absl::StatusOr<ImageFolder> MatchingMasks(const ImageFolder& images,
+                                          const std::string& masks_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(masks_dir, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat(masks_dir, ": no such mask folder (--masks)"));
+  }
+  ImageFolder masks = images;
+  for (size_t i = 0; i < images.paths.size(); ++i) {
+    const fs::path image(images.paths[i]);
+    fs::path mask =
+        fs::path(masks_dir) / image.parent_path().filename() / image.filename();
+    mask.replace_extension(".png");
+    if (!fs::is_regular_file(mask, ec)) {
+      return absl::NotFoundError(
+          absl::StrCat(mask.string(), ": missing mask for ", images.paths[i]));
+    }
+    masks.paths[i] = mask.string();
+  }
+  return masks;
+}
+
 absl::StatusOr<std::vector<float>> LoadImageFolder(
     const ImageFolder& folder,
     const preprocess::ImagePreprocessor& preprocessor, int threads) {

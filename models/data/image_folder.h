@@ -24,6 +24,12 @@ struct ImageFolder {
 // when fewer than two classes hold images.
 absl::StatusOr<ImageFolder> ListImageFolder(const std::string& dir);
 
+// The same data set's masks: `masks_dir`/<class>/<image stem>.png for every
+// image, in the same order. NOT_FOUND naming the first missing file (or
+// the folder).
+absl::StatusOr<ImageFolder> MatchingMasks(const ImageFolder& images,
+                                          const std::string& masks_dir);
+
 // Decodes and preprocesses every image with `threads` threads into one
 // contiguous buffer of paths.size() * preprocessor.output_size() floats.
 // The first failing file's status is returned, naming the file.

@@ -4,6 +4,12 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <tuple>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace lineserve::data {
 namespace {
@@ -20,6 +26,51 @@ void Shuffle(std::vector<int>& items, std::mt19937_64& rng) {
 void Finish(Split& split) {
   std::sort(split.train.begin(), split.train.end());
   std::sort(split.validation.begin(), split.validation.end());
+}
+
+// Parses "exp<E>_num_<N>.<ext>" (any folder prefix); false otherwise.
+bool ParseTileName(absl::string_view path, int64_t* exposure, int64_t* num) {
+  const size_t slash = path.find_last_of('/');
+  if (slash != absl::string_view::npos) path.remove_prefix(slash + 1);
+  const size_t dot = path.find_last_of('.');
+  if (dot != absl::string_view::npos) path = path.substr(0, dot);
+  if (!absl::ConsumePrefix(&path, "exp")) return false;
+  const size_t sep = path.find("_num_");
+  if (sep == absl::string_view::npos) return false;
+  return absl::SimpleAtoi(path.substr(0, sep), exposure) &&
+         absl::SimpleAtoi(path.substr(sep + 5), num);
+}
+
+// Item indices per group, groups in order of first appearance, together
+// with each group's class.
+struct GroupTable {
+  std::vector<std::vector<int>> members;
+  std::vector<int> label;
+};
+
+GroupTable TabulateGroups(const std::vector<int>& labels,
+                          const std::vector<int>& groups) {
+  GroupTable table;
+  std::map<int, int> index;
+  for (int i = 0; i < static_cast<int>(groups.size()); ++i) {
+    auto [it, added] =
+        index.emplace(groups[i], static_cast<int>(table.members.size()));
+    if (added) {
+      table.members.emplace_back();
+      table.label.push_back(labels[i]);
+    }
+    table.members[it->second].push_back(i);
+  }
+  return table;
+}
+
+// Each class's group positions in `table`, classes in ascending order.
+std::map<int, std::vector<int>> GroupsByClass(const GroupTable& table) {
+  std::map<int, std::vector<int>> by_class;
+  for (int g = 0; g < static_cast<int>(table.label.size()); ++g) {
+    by_class[table.label[g]].push_back(g);
+  }
+  return by_class;
 }
 
 }  // namespace
@@ -58,6 +109,94 @@ Split RandomSplit(int count, double fraction, uint64_t seed) {
   split.train.assign(items.begin() + n_val, items.end());
   Finish(split);
   return split;
+}
+
+std::vector<int> TileGroups(const std::vector<std::string>& paths,
+                            const std::vector<int>& labels,
+                            int64_t max_num_gap) {
+  struct Photo {
+    int label;
+    int64_t num;
+    int64_t exposure;
+    int index;
+  };
+  std::vector<Photo> photos;
+  std::vector<int> tile(paths.size(), -1);
+  for (int i = 0; i < static_cast<int>(paths.size()); ++i) {
+    int64_t exposure = 0, num = 0;
+    if (ParseTileName(paths[i], &exposure, &num)) {
+      photos.push_back({labels[i], num, exposure, i});
+    }
+  }
+  std::sort(photos.begin(), photos.end(), [](const Photo& a, const Photo& b) {
+    return std::tie(a.label, a.num, a.index) <
+           std::tie(b.label, b.num, b.index);
+  });
+  // Provisional tile ids are the position of the tile's first photo; the
+  // final ids are renumbered in path order below.
+  std::vector<int64_t> exposures;  // of the current tile
+  for (size_t p = 0; p < photos.size(); ++p) {
+    const Photo& photo = photos[p];
+    const bool new_tile = p == 0 || photo.label != photos[p - 1].label ||
+                          photo.num - photos[p - 1].num > max_num_gap ||
+                          std::find(exposures.begin(), exposures.end(),
+                                    photo.exposure) != exposures.end();
+    if (new_tile) exposures.clear();
+    exposures.push_back(photo.exposure);
+    tile[photo.index] = new_tile ? photo.index : tile[photos[p - 1].index];
+  }
+  std::map<int, int> renumber;
+  std::vector<int> groups(paths.size());
+  for (int i = 0; i < static_cast<int>(paths.size()); ++i) {
+    const int key = tile[i] < 0 ? i : tile[i];
+    groups[i] =
+        renumber.emplace(key, static_cast<int>(renumber.size())).first->second;
+  }
+  return groups;
+}
+
+Split GroupedStratifiedSplit(const std::vector<int>& labels,
+                             const std::vector<int>& groups, double fraction,
+                             uint64_t seed) {
+  const GroupTable table = TabulateGroups(labels, groups);
+  std::mt19937_64 rng(seed);
+  Split split;
+  for (auto& [label, members] : GroupsByClass(table)) {
+    Shuffle(members, rng);
+    size_t n_val = static_cast<size_t>(std::lround(fraction * members.size()));
+    if (fraction > 0 && n_val == 0 && members.size() >= 2) n_val = 1;
+    n_val = std::min(n_val, members.size() - 1);
+    for (size_t k = 0; k < members.size(); ++k) {
+      auto& side = k < n_val ? split.validation : split.train;
+      const auto& items = table.members[members[k]];
+      side.insert(side.end(), items.begin(), items.end());
+    }
+  }
+  Finish(split);
+  return split;
+}
+
+std::vector<Split> GroupedStratifiedKFold(const std::vector<int>& labels,
+                                          const std::vector<int>& groups,
+                                          int folds, uint64_t seed) {
+  folds = std::max(2, folds);
+  const GroupTable table = TabulateGroups(labels, groups);
+  std::mt19937_64 rng(seed);
+  std::vector<int> fold_of(table.members.size());
+  int next = 0;
+  for (auto& [label, members] : GroupsByClass(table)) {
+    Shuffle(members, rng);
+    for (int g : members) fold_of[g] = next++ % folds;
+  }
+  std::vector<Split> splits(folds);
+  for (size_t g = 0; g < table.members.size(); ++g) {
+    for (int f = 0; f < folds; ++f) {
+      auto& side = f == fold_of[g] ? splits[f].validation : splits[f].train;
+      side.insert(side.end(), table.members[g].begin(), table.members[g].end());
+    }
+  }
+  for (Split& split : splits) Finish(split);
+  return splits;
 }
 
 }  // namespace lineserve::data

@@ -50,7 +50,48 @@ struct RegressionReport {
 RegressionReport EvaluateRegression(const std::vector<double>& truth,
                                     const std::vector<double>& predicted);
 
+// The two-class view of a defect score (higher = more likely a defect; the
+// served score is 1 - P(ok)). A part is flagged when score >= threshold,
+// the server's rule.
+struct OperatingPoint {
+  double threshold = 0.0;
+  double defect_recall = 0.0;     // flagged defects / defects
+  double false_alarm_rate = 0.0;  // flagged OK parts / OK parts
+  double precision = 0.0;         // flagged defects / flagged parts
+};
+
+struct DefectScoreReport {
+  int defects = 0;
+  int oks = 0;
+  // P(a random defect scores above a random OK part), ties counting 1/2.
+  double roc_auc = 0.0;
+  // Area under the precision-recall curve, as a step function over the
+  // distinct thresholds (scikit-learn's average_precision_score).
+  double average_precision = 0.0;
+  double target_recall = 0.0;
+  // The highest threshold that flags at least target_recall of the defects.
+  OperatingPoint at_target;
+  // The ROC curve at up to ~50 thresholds, for plots and reports.
+  std::vector<OperatingPoint> curve;
+};
+
+// The figures at one threshold.
+OperatingPoint EvaluateAt(const std::vector<double>& scores,
+                          const std::vector<bool>& is_defect, double threshold);
+
+// The highest threshold t (one of the defect scores) with
+// recall(score >= t) >= target_recall; with no defects, +infinity.
+double ThresholdForRecall(const std::vector<double>& scores,
+                          const std::vector<bool>& is_defect,
+                          double target_recall);
+
+DefectScoreReport EvaluateDefectScores(const std::vector<double>& scores,
+                                       const std::vector<bool>& is_defect,
+                                       double target_recall);
+
 nlohmann::json ToJson(const ClassificationReport& report);
+nlohmann::json ToJson(const OperatingPoint& point);
+nlohmann::json ToJson(const DefectScoreReport& report);
 nlohmann::json ToJson(const RegressionReport& report);
 
 }  // namespace lineserve::train

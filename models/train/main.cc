@@ -113,18 +113,28 @@ int RunQuality(const std::vector<std::string>& args) {
   std::string blocks = "16,32,64,128";
   CommandLine cli(
       "lineserve-train quality --data DIR --repo REPO [options]",
-      "Trains the quality-inspection classifier on an image-folder data set\n"
+      "Trains the quality-inspection model on an image-folder data set\n"
       "(DIR/<class>/*.png|jpg, one folder per class, one of them the good\n"
-      "class) and publishes REPO/<model>/<next version>/.");
+      "class), validates it on tiles it has not seen, picks the decision\n"
+      "threshold for --target-defect-recall and publishes\n"
+      "REPO/<model>/<next version>/.");
   cli.AddString("data", &o.data_dir, "image-folder data set", true);
+  cli.AddString("masks", &o.masks_dir,
+                "defect masks DIR/<class>/<image stem>.png (default: a "
+                "`masks` folder beside --data)");
+  cli.AddString("architecture", &o.architecture,
+                "segmentation (cells learnt from the masks) or cnn "
+                "(whole-image labels)");
   cli.AddString("ok-label", &o.ok_label, "class folder of good parts");
   cli.AddInt("image-size", &o.image_size, "model input side in pixels");
   cli.AddString("color", &o.color_mode, "gray or rgb");
   cli.AddDouble("validation-fraction", &o.validation_fraction,
-                "share of each class held out for validation");
-  cli.AddInt("epochs", &o.max_epochs, "maximum training epochs");
-  cli.AddInt("patience", &o.patience,
-             "stop after this many epochs without better validation macro-F1");
+                "share of each class's tiles held out (with --folds 1)");
+  cli.AddInt("folds", &o.folds,
+             "k-fold cross-validation by tile (1 = one hold-out)");
+  cli.AddDouble("target-defect-recall", &o.target_defect_recall,
+                "threshold chosen to flag this share of validation defects");
+  cli.AddInt("epochs", &o.epochs, "training epochs (fixed schedule)");
   cli.AddInt("batch-size", &o.batch_size, "training batch size");
   cli.AddDouble("lr", &o.learning_rate, "peak learning rate (AdamW)");
   cli.AddDouble("weight-decay", &o.weight_decay, "AdamW weight decay");
@@ -132,8 +142,12 @@ int RunQuality(const std::vector<std::string>& args) {
                 "loss weight per class = (largest/count)^power; 0 = none");
   cli.AddString("channels", &blocks, "channels of each conv block");
   cli.AddInt("convs-per-block", &o.convs_per_block, "3x3 convs per block");
+  cli.AddInt("top-k", &o.top_k,
+             "segmentation: cells averaged into the defect score");
+  cli.AddInt("crop", &o.crop_size,
+             "segmentation: train on random crops of this side (0 = whole)");
   cli.AddBool("flip-averaging", &o.flip_averaging,
-              "serve the mean of the four flips' logits (4x compute)");
+              "serve the mean over the four flips (4x compute)");
   AddCommonOptions(cli, o, &threads);
   if (auto code = cli.ParseForMain(args, "lineserve-train")) return *code;
   if (!ParseInts(blocks, &o.block_channels)) {

@@ -34,6 +34,32 @@ std::string AddBatchNorm(torch::jit::Module& m, int i, int64_t channels,
                       "_var, self.training, 0.1, 1e-5, False)");
 }
 
+// Registers conv blocks (3x3 conv, batch norm, ReLU; `convs` per block, a
+// 2x2 max pool between blocks and, with pool_last, after the last) and
+// returns their TorchScript lines. `channels`: in, then out.
+std::string AddConvBlocks(torch::jit::Module& m, const std::vector<int>& blocks,
+                          int convs, bool pool_last, int64_t* channels) {
+  std::string body;
+  int layer = 0;
+  for (size_t block = 0; block < blocks.size(); ++block) {
+    const int64_t out = blocks[block];
+    for (int c = 0; c < convs; ++c) {
+      const std::string w = absl::StrCat("conv", layer, "_weight");
+      AddParameter(m, w, KaimingNormal({out, *channels, 3, 3}, *channels * 9));
+      absl::StrAppend(&body, "    x = torch.conv2d(x, self.", w,
+                      ", None, [1, 1], [1, 1])\n");
+      absl::StrAppend(&body, "    x = torch.relu(",
+                      AddBatchNorm(m, layer, out, "x"), ")\n");
+      *channels = out;
+      ++layer;
+    }
+    if (pool_last || block + 1 < blocks.size()) {
+      absl::StrAppend(&body, "    x = torch.max_pool2d(x, [2, 2], [2, 2])\n");
+    }
+  }
+  return body;
+}
+
 }  // namespace
 
 torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options) {
@@ -43,23 +69,10 @@ torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options) {
   for (const auto& label : options.labels) labels.push_back(label);
   m.register_attribute("labels", c10::ListType::ofStrings(), labels);
 
-  std::string body;
   int64_t channels = options.in_channels;
-  int layer = 0;
-  for (size_t block = 0; block < options.block_channels.size(); ++block) {
-    const int64_t out = options.block_channels[block];
-    for (int c = 0; c < options.convs_per_block; ++c) {
-      const std::string w = absl::StrCat("conv", layer, "_weight");
-      AddParameter(m, w, KaimingNormal({out, channels, 3, 3}, channels * 9));
-      absl::StrAppend(&body, "    x = torch.conv2d(x, self.", w,
-                      ", None, [1, 1], [1, 1])\n");
-      absl::StrAppend(&body, "    x = torch.relu(",
-                      AddBatchNorm(m, layer, out, "x"), ")\n");
-      channels = out;
-      ++layer;
-    }
-    absl::StrAppend(&body, "    x = torch.max_pool2d(x, [2, 2], [2, 2])\n");
-  }
+  const std::string body =
+      AddConvBlocks(m, options.block_channels, options.convs_per_block,
+                    /*pool_last=*/true, &channels);
   AddParameter(
       m, "fc_weight",
       KaimingNormal({options.num_classes, 2 * channels}, 2 * channels) * 0.5);
@@ -87,6 +100,75 @@ torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options) {
       "    pooled = torch.dropout(pooled, ", FloatLiteral(options.dropout),
       ", self.training)\n",
       "    return torch.linear(pooled, self.fc_weight, self.fc_bias)\n",
+      forward));
+  return m;
+}
+
+torch::jit::Module BuildSegmentationInspector(
+    const SegmentationInspectorOptions& options) {
+  torch::jit::Module m("LineserveSegmentationInspector");
+  m.register_attribute("training", c10::BoolType::get(), true);
+  c10::List<std::string> labels;
+  for (const auto& label : options.labels) labels.push_back(label);
+  m.register_attribute("labels", c10::ListType::ofStrings(), labels);
+  m.register_attribute("top_k", c10::IntType::get(),
+                       static_cast<int64_t>(std::max(1, options.top_k)));
+  m.register_attribute("ok_index", c10::IntType::get(),
+                       static_cast<int64_t>(options.ok_index));
+  torch::Tensor defect_mask = torch::ones({options.num_classes});
+  defect_mask[options.ok_index] = 0.0f;
+  m.register_buffer("defect_mask", defect_mask);
+  m.register_buffer("ok_onehot", 1.0f - defect_mask);
+
+  int64_t channels = options.in_channels;
+  const std::string body =
+      AddConvBlocks(m, options.block_channels, options.convs_per_block,
+                    /*pool_last=*/false, &channels);
+  AddParameter(
+      m, "head_weight",
+      KaimingNormal({options.num_classes, channels, 1, 1}, channels) * 0.5);
+  // Cells start out confidently ok, as almost all of them are.
+  torch::Tensor head_bias = torch::zeros({options.num_classes});
+  head_bias[options.ok_index] = 4.0f;
+  AddParameter(m, "head_bias", head_bias);
+
+  std::string forward =
+      "def forward(self, x):\n"
+      "    return torch.log(torch.clamp(self.aggregate(self.cells(x)), "
+      "min=1e-7))\n";
+  if (options.flip_averaging) {
+    forward =
+        "def forward(self, x):\n"
+        "    p = self.aggregate(self.cells(x))\n"
+        "    if not self.training:\n"
+        "        p = (p + self.aggregate(self.cells(torch.flip(x, [3]))) +\n"
+        "             self.aggregate(self.cells(torch.flip(x, [2]))) +\n"
+        "             self.aggregate(self.cells(torch.flip(x, [2, 3])))) * "
+        "0.25\n"
+        "    return torch.log(torch.clamp(p, min=1e-7))\n";
+  }
+  m.define(absl::StrCat(
+      "def cells(self, x):\n", body,
+      "    x = torch.dropout(x, 0.1, self.training)\n"
+      "    return torch.conv2d(x, self.head_weight, self.head_bias)\n"
+      "def heatmap(self, x):\n"
+      "    p = torch.softmax(self.cells(x), 1)\n"
+      "    return 1.0 - p[:, self.ok_index]\n"
+      "def aggregate(self, cells):\n"
+      "    p = torch.softmax(cells, 1)\n"
+      "    b = p.size(0)\n"
+      "    k = p.size(1)\n"
+      "    flat = p.reshape(b, k, -1)\n"
+      "    defect = 1.0 - flat[:, self.ok_index]\n"
+      "    top = min(self.top_k, defect.size(1))\n"
+      "    worst, where = torch.topk(defect, top, 1)\n"
+      "    score = torch.mean(worst, 1, keepdim=True)\n"
+      "    votes = torch.gather(flat, 2, where.unsqueeze(1).expand(b, k, "
+      "top))\n"
+      "    votes = torch.sum(votes, 2) * self.defect_mask\n"
+      "    votes = votes / torch.clamp(torch.sum(votes, 1, keepdim=True), "
+      "min=1e-12)\n"
+      "    return votes * score + (1.0 - score) * self.ok_onehot\n",
       forward));
   return m;
 }

@@ -41,6 +41,37 @@ struct InspectionCnnOptions {
 // (seed it with torch::manual_seed for reproducible runs).
 torch::jit::Module BuildInspectionCnn(const InspectionCnnOptions& options);
 
+struct SegmentationInspectorOptions {
+  int in_channels = 1;
+  int num_classes = 2;
+  int ok_index = 0;  // the class that means "no defect here"
+  // Output channels of each conv block; every block but the last halves the
+  // resolution, so the cell grid is input / 2^(blocks - 1).
+  std::vector<int> block_channels = {16, 32, 64, 128};
+  int convs_per_block = 2;
+  // The image's defect score is the mean defect probability of its `top_k`
+  // most defective cells.
+  int top_k = 2;
+  // In eval mode, forward() averages the class probabilities of the four
+  // flips of the input.
+  bool flip_averaging = true;
+  std::vector<std::string> labels;  // attribute `labels`
+};
+
+// A fully convolutional network that classifies every cell of the image
+// (defect class or ok, learnt from the defect masks) and derives the image's
+// answer from its cells, so the verdict rests on where a defect is rather
+// than on what the whole photo looks like. Methods:
+//   cells(x)      [B, C, H, W] -> cell logits [B, K, H/s, W/s]
+//   aggregate(c)  cell logits -> image class probabilities [B, K]:
+//                 P(defect) = mean of the top_k cells' 1 - P(ok), split
+//                 over the defect classes as those cells vote; P(ok) the rest
+//   heatmap(x)    [B, H/s, W/s] defect probability per cell
+//   forward(x)    log of aggregate(cells(x)) (flip-averaged in eval), so
+//                 the server's softmax returns the image probabilities.
+torch::jit::Module BuildSegmentationInspector(
+    const SegmentationInspectorOptions& options);
+
 struct TabularMlpOptions {
   int inputs = 1;
   std::vector<int> hidden = {64, 32};

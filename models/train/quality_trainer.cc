@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -24,10 +25,15 @@
 namespace lineserve::train {
 namespace {
 
+namespace fs = std::filesystem;
 using lineserve::v1::ModelConfig;
 
 constexpr char kInputName[] = "image";
 constexpr char kOutputName[] = "logits";
+
+bool IsSegmentation(const QualityTrainOptions& options) {
+  return options.architecture == "segmentation";
+}
 
 absl::StatusOr<ModelConfig> ProposedConfig(const QualityTrainOptions& options,
                                            const data::ImageFolder& folder) {
@@ -35,9 +41,12 @@ absl::StatusOr<ModelConfig> ProposedConfig(const QualityTrainOptions& options,
   config.set_name(options.model_name);
   config.set_task(lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION);
   config.set_platform("torchscript");
-  config.set_description(
-      absl::StrCat("Surface defect classifier trained by lineserve-train on ",
-                   options.data_dir));
+  config.set_description(absl::StrCat(
+      IsSegmentation(options)
+          ? "Surface defect segmentation-classifier (verdict from per-cell "
+            "defect maps)"
+          : "Surface defect classifier",
+      " trained by lineserve-train on ", options.data_dir));
   auto* image = config.mutable_image();
   image->set_width(options.image_size);
   image->set_height(options.image_size);
@@ -85,9 +94,42 @@ absl::StatusOr<ModelConfig> ProposedConfig(const QualityTrainOptions& options,
   return config;
 }
 
-// Random flips and shifts of a batch [B, C, H, W], in place of new memory.
-// Surface defects have no preferred orientation, and a camera station's
-// framing drifts by a few pixels: both are safe for this task.
+// The masks, letterboxed exactly like the images, as defect fractions in
+// [0, 1] per pixel: [N, 1, S, S].
+absl::StatusOr<std::vector<float>> LoadMasks(const QualityTrainOptions& options,
+                                             const data::ImageFolder& folder,
+                                             std::string* masks_dir) {
+  *masks_dir = options.masks_dir;
+  if (masks_dir->empty()) {
+    *masks_dir =
+        (fs::path(options.data_dir).lexically_normal().parent_path().empty()
+             ? fs::path("masks")
+             : fs::path(options.data_dir).lexically_normal().parent_path() /
+                   "masks")
+            .string();
+  }
+  ASSIGN_OR_RETURN(data::ImageFolder masks,
+                   data::MatchingMasks(folder, *masks_dir));
+  lineserve::v1::ImagePreprocessing spec;
+  spec.set_width(options.image_size);
+  spec.set_height(options.image_size);
+  spec.set_color_mode(lineserve::v1::COLOR_MODE_GRAY);
+  spec.set_resize_mode(lineserve::v1::RESIZE_MODE_LETTERBOX);
+  spec.set_normalization(lineserve::v1::NORMALIZATION_MEAN_STD);
+  spec.add_mean(0.0f);
+  spec.add_std(1.0f);
+  spec.set_pad_value(0.0f);
+  spec.set_max_encoded_bytes(int64_t{16} << 20);
+  spec.set_max_pixels(16'000'000);
+  ASSIGN_OR_RETURN(auto preprocessor,
+                   preprocess::ImagePreprocessor::Create(spec));
+  return data::LoadImageFolder(masks, preprocessor, options.threads);
+}
+
+// Random flips, quarter turns and shifts of a batch [B, C, H, W] (square),
+// in place of new memory. Surface defects have no preferred orientation,
+// and a camera station's framing drifts by a few pixels: both are safe for
+// this task. Image and mask channels travel together.
 torch::Tensor Augment(const torch::Tensor& batch, std::mt19937_64& rng,
                       float pad_value) {
   const int64_t b = batch.size(0), h = batch.size(2), w = batch.size(3);
@@ -102,132 +144,188 @@ torch::Tensor Augment(const torch::Tensor& batch, std::mt19937_64& rng,
     torch::Tensor x = padded[i].slice(1, dy, dy + h).slice(2, dx, dx + w);
     if (rng() & 1) x = x.flip({2});
     if (rng() & 1) x = x.flip({1});
+    if (rng() & 1) x = x.transpose(1, 2);  // with the flips: all 8 symmetries
     out.push_back(x);
   }
   return torch::stack(out);
 }
 
-// Labels decided the way the server decides them (postprocess::Decide).
-// `method` is "forward" (what is served) or "logits" (one view: cheaper,
-// for choosing the best epoch).
-std::vector<int> Predict(torch::jit::Module& module,
-                         const torch::Tensor& images,
-                         const std::vector<int>& indices, int ok_index,
-                         float defect_threshold, const std::string& method) {
+// Square crops of `size` from a batch of images stacked with their mask
+// (last channel), at offsets on the cell grid. A crop of a defect image is
+// centred on a defect pixel with probability 0.7, so few steps are spent
+// on plain surface that OK images already show.
+torch::Tensor RandomCrops(const torch::Tensor& batch,
+                          const torch::Tensor& is_defect_image, int64_t size,
+                          int64_t stride, std::mt19937_64& rng) {
+  const int64_t h = batch.size(2), w = batch.size(3);
+  const int64_t mask_channel = batch.size(1) - 1;
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < batch.size(0); ++i) {
+    int64_t cy = rng() % h, cx = rng() % w;
+    if (is_defect_image[i].item<bool>() && rng() % 10 < 7) {
+      const torch::Tensor where = torch::nonzero(batch[i][mask_channel] > 0.5);
+      if (where.size(0) > 0) {
+        const int64_t pick = rng() % where.size(0);
+        cy = where[pick][0].item<int64_t>();
+        cx = where[pick][1].item<int64_t>();
+      }
+    }
+    auto origin = [&](int64_t centre, int64_t extent) {
+      const int64_t jitter =
+          static_cast<int64_t>(rng() % (size / 2 + 1)) - size / 4;
+      const int64_t o =
+          std::clamp<int64_t>(centre - size / 2 + jitter, 0, extent - size);
+      return o / stride * stride;
+    };
+    const int64_t y0 = origin(cy, h), x0 = origin(cx, w);
+    out.push_back(batch[i].slice(1, y0, y0 + size).slice(2, x0, x0 + size));
+  }
+  return torch::stack(out);
+}
+
+// The served answer for every listed image: class probabilities as the
+// server computes them (softmax of forward()).
+std::vector<std::vector<float>> Probabilities(torch::jit::Module& module,
+                                              const torch::Tensor& images,
+                                              const std::vector<int>& indices) {
   constexpr size_t kBatch = 64;
   torch::NoGradGuard no_grad;
   module.eval();
-  std::vector<int> predicted;
-  predicted.reserve(indices.size());
+  std::vector<std::vector<float>> probabilities;
+  probabilities.reserve(indices.size());
   for (size_t start = 0; start < indices.size(); start += kBatch) {
     const size_t end = std::min(indices.size(), start + kBatch);
     std::vector<int64_t> idx(indices.begin() + start, indices.begin() + end);
     torch::Tensor x = images.index_select(0, torch::tensor(idx));
-    torch::Tensor logits =
-        module.get_method(method)({x}).toTensor().contiguous();
+    torch::Tensor logits = module.forward({x}).toTensor().contiguous();
     const int k = static_cast<int>(logits.size(1));
     for (int64_t i = 0; i < logits.size(0); ++i) {
-      const std::vector<float> p =
-          postprocess::Softmax(logits.data_ptr<float>() + i * k, k);
-      predicted.push_back(
-          postprocess::Decide(p.data(), k, ok_index, defect_threshold).label);
+      probabilities.push_back(
+          postprocess::Softmax(logits.data_ptr<float>() + i * k, k));
     }
   }
-  return predicted;
+  return probabilities;
 }
 
-absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
-                                  std::ostream& log) {
-  ASSIGN_OR_RETURN(data::ImageFolder folder,
-                   data::ListImageFolder(options.data_dir));
-  const auto ok_it =
-      std::find(folder.classes.begin(), folder.classes.end(), options.ok_label);
-  if (ok_it == folder.classes.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(options.data_dir, ": no class folder named \"",
-                     options.ok_label, "\" (--ok-label)"));
+std::vector<float> BalancingWeights(const std::vector<double>& counts,
+                                    double power) {
+  const double largest = *std::max_element(counts.begin(), counts.end());
+  std::vector<float> weights(counts.size());
+  for (size_t c = 0; c < counts.size(); ++c) {
+    weights[c] =
+        static_cast<float>(std::pow(largest / std::max(1.0, counts[c]), power));
   }
-  const int ok_index = static_cast<int>(ok_it - folder.classes.begin());
-  const float threshold = postprocess::kDefaultDefectThreshold;
-  ASSIGN_OR_RETURN(ModelConfig config, ProposedConfig(options, folder));
-  ASSIGN_OR_RETURN(auto preprocessor,
-                   preprocess::ImagePreprocessor::Create(config.image()));
+  return weights;
+}
 
-  log << "data: " << folder.paths.size() << " images in "
-      << folder.classes.size() << " classes:";
-  for (size_t c = 0; c < folder.classes.size(); ++c) {
-    log << " " << folder.classes[c] << "=" << folder.CountOf(c);
+// What the trainer knows about the whole data set.
+struct Dataset {
+  data::ImageFolder folder;
+  int ok_index = 0;
+  torch::Tensor images;  // [N, C, S, S]
+  torch::Tensor masks;   // [N, 1, S, S] defect fraction; undefined for cnn
+  torch::Tensor labels;  // [N] int64
+  float pad_value = 0.0f;
+};
+
+struct FoldResult {
+  torch::jit::Module module;
+  std::vector<int> validation;
+  std::vector<std::vector<float>> probabilities;  // per validation image
+  double seconds = 0.0;
+  std::vector<float> class_weights;
+};
+
+// Cell targets [B, h, w]: the image's class where a cell holds a pixel
+// that is mostly defect, ok elsewhere.
+torch::Tensor CellTargets(const torch::Tensor& masks, const torch::Tensor& y,
+                          int64_t stride, int ok_index) {
+  torch::Tensor defect =
+      torch::max_pool2d(masks, {stride, stride}, {stride, stride}).squeeze(1) >
+      0.5;
+  return torch::where(defect, y.view({-1, 1, 1}).expand_as(defect),
+                      torch::full_like(defect, ok_index, torch::kLong));
+}
+
+FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
+                     const data::Split& split, int fold, int folds,
+                     std::ostream& log) {
+  const int k = static_cast<int>(data.folder.classes.size());
+  const bool segmentation = IsSegmentation(options);
+  const int64_t stride =
+      int64_t{1} << std::max<int64_t>(
+          0, static_cast<int64_t>(options.block_channels.size()) - 1);
+
+  // Class weights against the imbalance, from the training side only: of
+  // images for the cnn, of cells for the segmentation network.
+  std::vector<double> counts(k, 0.0);
+  double train_defects = 0;
+  for (int i : split.train) {
+    const int label = data.folder.labels[i];
+    train_defects += label != data.ok_index;
+    if (!segmentation) counts[label] += 1;
   }
-  log << std::endl;
-  EpochProgress load_clock(log, 1);
-  ASSIGN_OR_RETURN(
-      std::vector<float> pixels,
-      data::LoadImageFolder(folder, preprocessor, options.threads));
-  log << absl::StrFormat("decoded and preprocessed in %.1f s",
-                         load_clock.ElapsedSeconds())
-      << std::endl;
-
-  const int64_t n = static_cast<int64_t>(folder.paths.size());
-  torch::Tensor images = torch::from_blob(
-      pixels.data(),
-      {n, preprocessor.channels(), preprocessor.height(), preprocessor.width()},
-      torch::kFloat32);
-  torch::Tensor labels = torch::tensor(
-      std::vector<int64_t>(folder.labels.begin(), folder.labels.end()));
-
-  const data::Split split = data::StratifiedSplit(
-      folder.labels, options.validation_fraction, options.seed);
-  if (split.train.empty() || split.validation.empty()) {
-    return absl::InvalidArgumentError(
-        "too few images for a train/validation split");
+  if (segmentation) {
+    const torch::Tensor index = torch::tensor(
+        std::vector<int64_t>(split.train.begin(), split.train.end()));
+    const torch::Tensor cells =
+        CellTargets(data.masks.index_select(0, index),
+                    data.labels.index_select(0, index), stride, data.ok_index);
+    const torch::Tensor histogram = torch::bincount(cells.flatten(), {}, k);
+    for (int c = 0; c < k; ++c) counts[c] = histogram[c].item<double>();
   }
-  std::vector<int> val_truth;
-  for (int i : split.validation) val_truth.push_back(folder.labels[i]);
-  log << "split: " << split.train.size() << " train, "
-      << split.validation.size() << " validation (stratified, seed "
-      << options.seed << ")" << std::endl;
-
-  // Class weights against the imbalance, from the training side only.
-  const int k = static_cast<int>(folder.classes.size());
-  std::vector<double> train_counts(k, 0.0);
-  for (int i : split.train) train_counts[folder.labels[i]] += 1;
-  const double largest =
-      *std::max_element(train_counts.begin(), train_counts.end());
-  std::vector<float> weights(k);
-  for (int c = 0; c < k; ++c) {
-    weights[c] = static_cast<float>(std::pow(
-        largest / std::max(1.0, train_counts[c]), options.class_weight_power));
-  }
+  const std::vector<float> weights =
+      BalancingWeights(counts, options.class_weight_power);
   const torch::Tensor class_weights = torch::tensor(weights);
+  // The image-level loss of the segmentation network weighs the two sides
+  // of the verdict the same way.
+  const double train_oks =
+      static_cast<double>(split.train.size()) - train_defects;
+  const float defect_weight = static_cast<float>(
+      std::pow(std::max(1.0, train_oks) / std::max(1.0, train_defects),
+               options.class_weight_power));
 
-  torch::manual_seed(options.seed);
-  InspectionCnnOptions net;
-  net.in_channels = preprocessor.channels();
-  net.num_classes = k;
-  net.block_channels = options.block_channels;
-  net.convs_per_block = options.convs_per_block;
-  net.flip_averaging = options.flip_averaging;
-  net.labels = folder.classes;
-  torch::jit::Module module = BuildInspectionCnn(net);
-
+  torch::manual_seed(options.seed + fold);
+  torch::jit::Module module;
+  if (segmentation) {
+    SegmentationInspectorOptions net;
+    net.in_channels = static_cast<int>(data.images.size(1));
+    net.num_classes = k;
+    net.ok_index = data.ok_index;
+    net.block_channels = options.block_channels;
+    net.convs_per_block = options.convs_per_block;
+    net.top_k = options.top_k;
+    net.flip_averaging = options.flip_averaging;
+    net.labels = data.folder.classes;
+    module = BuildSegmentationInspector(net);
+  } else {
+    InspectionCnnOptions net;
+    net.in_channels = static_cast<int>(data.images.size(1));
+    net.num_classes = k;
+    net.block_channels = options.block_channels;
+    net.convs_per_block = options.convs_per_block;
+    net.flip_averaging = options.flip_averaging;
+    net.labels = data.folder.classes;
+    module = BuildInspectionCnn(net);
+  }
   torch::optim::AdamW optimizer(
       TrainableParameters(module),
       torch::optim::AdamWOptions(options.learning_rate)
           .weight_decay(options.weight_decay));
 
-  std::mt19937_64 rng(options.seed);
+  std::mt19937_64 rng(options.seed * 1000003 + fold);
   std::vector<int> order = split.train;
   const int steps_per_epoch = static_cast<int>(
       (order.size() + options.batch_size - 1) / options.batch_size);
-  const int total_steps = steps_per_epoch * options.max_epochs;
+  const int total_steps = std::max(1, steps_per_epoch * options.epochs);
   int step = 0;
 
-  EpochProgress progress(log, options.max_epochs);
-  double best_f1 = -1.0;
-  int best_epoch = 0;
-  std::vector<torch::Tensor> best_state;
-  int epochs_run = 0;
-  for (int epoch = 1; epoch <= options.max_epochs; ++epoch) {
+  const std::string fold_name =
+      folds > 1 ? absl::StrCat("fold ", fold + 1, "/", folds, " ") : "";
+  EpochProgress progress(log, options.epochs);
+  torch::jit::Method cells_method =
+      segmentation ? module.get_method("cells") : module.get_method("forward");
+  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     module.train();
     for (size_t i = order.size(); i > 1; --i) {
       std::swap(order[i - 1], order[rng() % i]);
@@ -249,72 +347,305 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
       std::vector<int64_t> idx(order.begin() + start, order.begin() + end);
       if (idx.size() < 2) continue;  // batch norm needs two samples
       const torch::Tensor index = torch::tensor(idx);
-      torch::Tensor x = Augment(images.index_select(0, index), rng,
-                                config.image().pad_value());
-      torch::Tensor y = labels.index_select(0, index);
-      torch::Tensor logits = module.forward({x}).toTensor();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(
-          logits, y,
-          torch::nn::functional::CrossEntropyFuncOptions().weight(
-              class_weights));
+      const torch::Tensor y = data.labels.index_select(0, index);
+      torch::Tensor loss;
+      if (segmentation) {
+        torch::Tensor both =
+            Augment(torch::cat({data.images.index_select(0, index),
+                                data.masks.index_select(0, index)},
+                               1),
+                    rng, data.pad_value);
+        if (options.crop_size > 0 && options.crop_size < both.size(2)) {
+          both = RandomCrops(both, y != data.ok_index, options.crop_size,
+                             stride, rng);
+        }
+        const int64_t c = data.images.size(1);
+        const torch::Tensor x = both.slice(1, 0, c);
+        const torch::Tensor targets =
+            CellTargets(both.slice(1, c, c + 1), y, stride, data.ok_index);
+        const torch::Tensor cells = cells_method({x}).toTensor();
+        const torch::Tensor cell_loss = torch::nn::functional::cross_entropy(
+            cells, targets,
+            torch::nn::functional::CrossEntropyFuncOptions().weight(
+                class_weights));
+        // The verdict is trained too: the aggregated defect probability
+        // against the image's label.
+        const torch::Tensor probs =
+            module.get_method("aggregate")({cells}).toTensor();
+        const torch::Tensor score =
+            (1.0 - probs.select(1, data.ok_index)).clamp(1e-6, 1.0 - 1e-6);
+        // A crop is a defect when it holds a defect cell (a whole image
+        // when its label says so).
+        const torch::Tensor is_defect =
+            options.crop_size > 0
+                ? (targets != data.ok_index).flatten(1).any(1).to(torch::kFloat)
+                : (y != data.ok_index).to(torch::kFloat);
+        const torch::Tensor image_loss =
+            -(defect_weight * is_defect * torch::log(score) +
+              (1.0 - is_defect) * torch::log(1.0 - score))
+                 .mean();
+        loss = cell_loss + image_loss;
+      } else {
+        const torch::Tensor x =
+            Augment(data.images.index_select(0, index), rng, data.pad_value);
+        const torch::Tensor logits = module.forward({x}).toTensor();
+        loss = torch::nn::functional::cross_entropy(
+            logits, y,
+            torch::nn::functional::CrossEntropyFuncOptions().weight(
+                class_weights));
+      }
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>() * idx.size();
     }
-    epochs_run = epoch;
-    const ClassificationReport report =
-        EvaluateClassification(folder.classes, ok_index, val_truth,
-                               Predict(module, images, split.validation,
-                                       ok_index, threshold, "logits"));
-    const bool improved = report.macro_f1 > best_f1;
-    if (improved) {
-      best_f1 = report.macro_f1;
-      best_epoch = epoch;
-      best_state = SnapshotState(module);
+    std::string detail =
+        absl::StrFormat("%sloss %.4f", fold_name, loss_sum / order.size());
+    // A look at the validation tiles every few epochs, for the operator
+    // only: the schedule is fixed and the last epoch is the model.
+    if (epoch % 5 == 0 && epoch != options.epochs) {
+      std::vector<double> scores;
+      std::vector<bool> truth;
+      const auto probabilities =
+          Probabilities(module, data.images, split.validation);
+      for (size_t i = 0; i < split.validation.size(); ++i) {
+        scores.push_back(1.0 - probabilities[i][data.ok_index]);
+        truth.push_back(data.folder.labels[split.validation[i]] !=
+                        data.ok_index);
+      }
+      const DefectScoreReport report =
+          EvaluateDefectScores(scores, truth, options.target_defect_recall);
+      absl::StrAppendFormat(&detail, "  val auc %.3f  false alarms %.3f",
+                            report.roc_auc, report.at_target.false_alarm_rate);
     }
-    progress.Report(
-        epoch,
-        absl::StrFormat("loss %.4f  val macro_f1 %.3f  defect/ok acc "
-                        "%.3f%s",
-                        loss_sum / order.size(), report.macro_f1,
-                        report.defect_vs_ok_accuracy, improved ? " *" : "  "));
-    if (epoch - best_epoch >= options.patience) {
-      log << "early stop: no better validation macro_f1 for "
-          << options.patience << " epochs" << std::endl;
-      break;
+    progress.Report(epoch, detail);
+  }
+  module.eval();
+  FoldResult result;
+  result.validation = split.validation;
+  result.probabilities = Probabilities(module, data.images, split.validation);
+  result.seconds = progress.ElapsedSeconds();
+  result.class_weights = weights;
+  result.module = std::move(module);
+  return result;
+}
+
+// One fold's figures: the score report, the threshold for the target
+// recall and the classification at that threshold.
+struct FoldFigures {
+  DefectScoreReport scores;
+  ClassificationReport classes;
+  float threshold = 0.5f;
+};
+
+FoldFigures Evaluate(const QualityTrainOptions& options, const Dataset& data,
+                     const FoldResult& fold) {
+  FoldFigures figures;
+  std::vector<double> scores;
+  std::vector<bool> truth;
+  std::vector<int> labels;
+  for (size_t i = 0; i < fold.validation.size(); ++i) {
+    const int label = data.folder.labels[fold.validation[i]];
+    labels.push_back(label);
+    truth.push_back(label != data.ok_index);
+    scores.push_back(1.0 - fold.probabilities[i][data.ok_index]);
+  }
+  figures.scores =
+      EvaluateDefectScores(scores, truth, options.target_defect_recall);
+  // The config holds a float in (0, 1); the server flags 1 - P(ok) >= it.
+  figures.threshold =
+      std::clamp(static_cast<float>(figures.scores.at_target.threshold), 1e-6f,
+                 1.0f - 1e-6f);
+  const int k = static_cast<int>(data.folder.classes.size());
+  std::vector<int> predicted;
+  for (const auto& p : fold.probabilities) {
+    predicted.push_back(
+        postprocess::Decide(p.data(), k, data.ok_index, figures.threshold)
+            .label);
+  }
+  figures.classes = EvaluateClassification(data.folder.classes, data.ok_index,
+                                           labels, predicted);
+  return figures;
+}
+
+nlohmann::json Summary(const FoldFigures& f) {
+  return {{"roc_auc", f.scores.roc_auc},
+          {"average_precision", f.scores.average_precision},
+          {"threshold", f.threshold},
+          {"defect_recall", f.scores.at_target.defect_recall},
+          {"false_alarm_rate", f.scores.at_target.false_alarm_rate},
+          {"macro_f1", f.classes.macro_f1},
+          {"defect_vs_ok_accuracy", f.classes.defect_vs_ok_accuracy}};
+}
+
+// Mean and (population) standard deviation of every figure over the folds.
+nlohmann::json MeanAndSpread(const std::vector<nlohmann::json>& folds) {
+  nlohmann::json mean = nlohmann::json::object(),
+                 spread = nlohmann::json::object();
+  for (const auto& [key, unused] : folds.front().items()) {
+    double sum = 0, squares = 0;
+    for (const auto& f : folds) sum += f[key].get<double>();
+    const double m = sum / folds.size();
+    for (const auto& f : folds) {
+      squares += std::pow(f[key].get<double>() - m, 2);
+    }
+    mean[key] = m;
+    spread[key] = std::sqrt(squares / folds.size());
+  }
+  return {{"mean", mean}, {"std", spread}};
+}
+
+absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
+                                  std::ostream& log) {
+  if (options.architecture != "segmentation" && options.architecture != "cnn") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--architecture: \"", options.architecture,
+                     "\" is not segmentation or cnn"));
+  }
+  if (!(options.target_defect_recall > 0 &&
+        options.target_defect_recall <= 1)) {
+    return absl::InvalidArgumentError(
+        "--target-defect-recall must be in (0, 1]");
+  }
+  if (options.folds < 1) {
+    return absl::InvalidArgumentError("--folds must be >= 1");
+  }
+  Dataset data;
+  ASSIGN_OR_RETURN(data.folder, data::ListImageFolder(options.data_dir));
+  const auto& classes = data.folder.classes;
+  const auto ok_it =
+      std::find(classes.begin(), classes.end(), options.ok_label);
+  if (ok_it == classes.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.data_dir, ": no class folder named \"",
+                     options.ok_label, "\" (--ok-label)"));
+  }
+  data.ok_index = static_cast<int>(ok_it - classes.begin());
+  ASSIGN_OR_RETURN(ModelConfig config, ProposedConfig(options, data.folder));
+  ASSIGN_OR_RETURN(auto preprocessor,
+                   preprocess::ImagePreprocessor::Create(config.image()));
+  data.pad_value = config.image().pad_value();
+
+  log << "data: " << data.folder.paths.size() << " images in " << classes.size()
+      << " classes:";
+  for (size_t c = 0; c < classes.size(); ++c) {
+    log << " " << classes[c] << "=" << data.folder.CountOf(c);
+  }
+  log << std::endl;
+  EpochProgress load_clock(log, 1);
+  ASSIGN_OR_RETURN(
+      std::vector<float> pixels,
+      data::LoadImageFolder(data.folder, preprocessor, options.threads));
+  std::vector<float> mask_pixels;
+  std::string masks_dir;
+  if (IsSegmentation(options)) {
+    ASSIGN_OR_RETURN(mask_pixels, LoadMasks(options, data.folder, &masks_dir));
+  }
+  log << absl::StrFormat("decoded and preprocessed in %.1f s",
+                         load_clock.ElapsedSeconds())
+      << std::endl;
+
+  const int64_t n = static_cast<int64_t>(data.folder.paths.size());
+  const int64_t s = options.image_size;
+  data.images = torch::from_blob(
+      pixels.data(), {n, preprocessor.channels(), s, s}, torch::kFloat32);
+  if (!mask_pixels.empty()) {
+    data.masks =
+        torch::from_blob(mask_pixels.data(), {n, 1, s, s}, torch::kFloat32);
+  }
+  data.labels = torch::tensor(std::vector<int64_t>(data.folder.labels.begin(),
+                                                   data.folder.labels.end()));
+
+  // Validation by physical tile (see data::TileGroups).
+  const std::vector<int> tiles =
+      data::TileGroups(data.folder.paths, data.folder.labels);
+  const int tile_count =
+      tiles.empty() ? 0 : *std::max_element(tiles.begin(), tiles.end()) + 1;
+  std::vector<data::Split> splits;
+  if (options.folds >= 2) {
+    splits = data::GroupedStratifiedKFold(data.folder.labels, tiles,
+                                          options.folds, options.seed);
+  } else {
+    splits.push_back(data::GroupedStratifiedSplit(
+        data.folder.labels, tiles, options.validation_fraction, options.seed));
+  }
+  for (const data::Split& split : splits) {
+    if (split.train.empty() || split.validation.empty()) {
+      return absl::InvalidArgumentError(
+          "too few tiles for a train/validation split");
     }
   }
-  RestoreState(module, best_state);
-  module.eval();
+  log << "validation by tile: " << tile_count << " tiles; "
+      << (options.folds >= 2
+              ? absl::StrCat(options.folds, "-fold cross-validation")
+              : absl::StrCat("hold-out ", splits[0].validation.size(),
+                             " images"))
+      << " (seed " << options.seed << ")" << std::endl;
 
-  const ClassificationReport report =
-      EvaluateClassification(folder.classes, ok_index, val_truth,
-                             Predict(module, images, split.validation, ok_index,
-                                     threshold, "forward"));
+  std::vector<FoldResult> results;
+  std::vector<FoldFigures> figures;
+  std::vector<nlohmann::json> fold_summaries;
+  EpochProgress total_clock(log, 1);
+  for (size_t f = 0; f < splits.size(); ++f) {
+    results.push_back(TrainFold(options, data, splits[f], static_cast<int>(f),
+                                static_cast<int>(splits.size()), log));
+    figures.push_back(Evaluate(options, data, results.back()));
+    fold_summaries.push_back(Summary(figures.back()));
+    log << absl::StrFormat(
+               "%svalidation (unseen tiles): auc %.3f  ap %.3f  threshold "
+               "%.4f -> defect recall %.3f, false alarms %.3f, macro-F1 %.3f",
+               splits.size() > 1 ? absl::StrCat("fold ", f + 1, ": ") : "",
+               figures.back().scores.roc_auc,
+               figures.back().scores.average_precision,
+               figures.back().threshold,
+               figures.back().scores.at_target.defect_recall,
+               figures.back().scores.at_target.false_alarm_rate,
+               figures.back().classes.macro_f1)
+        << std::endl;
+  }
 
-  nlohmann::json metrics = ToJson(report);
+  // The first fold's model is published with its own threshold.
+  const FoldFigures& chosen = figures.front();
+  config.mutable_classification()->set_defect_threshold(chosen.threshold);
+
+  nlohmann::json metrics = ToJson(chosen.classes);
   metrics["task"] = "image_classification";
-  metrics["split"] = {{"method", "stratified_random"},
-                      {"validation_fraction", options.validation_fraction},
-                      {"train_count", split.train.size()},
-                      {"validation_count", split.validation.size()},
-                      {"seed", options.seed}};
-  metrics["labels"] = folder.classes;
+  metrics["defect_score"] = ToJson(chosen.scores);
+  metrics["defect_threshold"] = chosen.threshold;
+  metrics["split"] = {
+      {"method", "grouped_by_tile"},
+      {"tiles", tile_count},
+      {"folds", options.folds},
+      {"validation_fraction",
+       options.folds >= 2 ? 1.0 / options.folds : options.validation_fraction},
+      {"train_count", splits.front().train.size()},
+      {"validation_count", splits.front().validation.size()},
+      {"seed", options.seed}};
+  if (splits.size() > 1) {
+    metrics["cross_validation"] = MeanAndSpread(fold_summaries);
+    metrics["cross_validation"]["folds"] = fold_summaries;
+  }
+  metrics["labels"] = classes;
   metrics["ok_label"] = options.ok_label;
   metrics["training"] = {{"data_dir", options.data_dir},
-                         {"epochs_run", epochs_run},
-                         {"best_epoch", best_epoch},
-                         {"seconds", progress.ElapsedSeconds()},
+                         {"masks_dir", masks_dir},
+                         {"architecture", options.architecture},
+                         {"epochs", options.epochs},
+                         {"seconds", total_clock.ElapsedSeconds()},
+                         {"seconds_per_fold", results.front().seconds},
                          {"image_size", options.image_size},
                          {"block_channels", options.block_channels},
                          {"convs_per_block", options.convs_per_block},
+                         {"top_k", options.top_k},
+                         {"crop_size", options.crop_size},
                          {"flip_averaging", options.flip_averaging},
-                         {"class_weights", weights}};
+                         {"class_weights", results.front().class_weights}};
+  const std::vector<int>& validation = results.front().validation;
   std::vector<int64_t> sample(
-      split.validation.begin(),
-      split.validation.begin() + std::min<size_t>(8, split.validation.size()));
-  return PublishModel(module, images.index_select(0, torch::tensor(sample)),
+      validation.begin(),
+      validation.begin() + std::min<size_t>(8, validation.size()));
+  return PublishModel(results.front().module,
+                      data.images.index_select(0, torch::tensor(sample)),
                       std::move(metrics), config, options.repository,
                       options.overwrite_config);
 }

@@ -15,27 +15,47 @@
 namespace lineserve::train {
 
 struct QualityTrainOptions {
-  std::string data_dir;    // DIR/<class>/*.png|jpg
+  std::string data_dir;  // DIR/<class>/*.png|jpg
+  // Defect masks, DIR/<class>/<image name>.png (white = defect); empty means
+  // a `masks` folder beside data_dir. Needed by the segmentation model.
+  std::string masks_dir;
   std::string repository;  // model repository root
   std::string model_name = "quality_inspection";
   std::string ok_label = "ok";  // the good class; every other is a defect
+  // "segmentation": cells classified from the masks, verdict from the cells;
+  // "cnn": one whole-image classifier (the earlier model, for comparison).
+  std::string architecture = "segmentation";
   // Model input, square, in pixels; images are letterboxed into it.
   int image_size = 128;
   // "gray" or "rgb".
   std::string color_mode = "gray";
+  // Validation never shares a physical tile with training (see
+  // data::TileGroups). folds == 1: one hold-out of validation_fraction of
+  // each class's tiles; folds >= 2: k-fold cross-validation by tile, every
+  // fold trained and reported, the first fold's model published.
   double validation_fraction = 0.2;
-  int max_epochs = 50;
-  // Stop after this many epochs without a better validation macro-F1.
-  int patience = 10;
+  int folds = 1;
+  // The decision threshold written into the config is the highest that
+  // flags this share of the validation defects.
+  double target_defect_recall = 0.95;
+  // Fixed schedule (one-cycle); the last epoch is the model, so nothing is
+  // chosen by peeking at the validation tiles.
+  int epochs = 30;
   int batch_size = 32;
   double learning_rate = 3e-3;
   double weight_decay = 1e-4;
-  // Class weights in the loss are (n_max / n_class)^power: 0 ignores the
-  // imbalance, 1 balances it fully.
+  // Loss weights per class (cnn: images, segmentation: cells) are
+  // (n_max / n_class)^power: 0 ignores the imbalance, 1 balances it fully.
   double class_weight_power = 0.5;
   std::vector<int> block_channels = {16, 32, 64, 128};
   int convs_per_block = 2;
-  // Serve the average over the image's flips (see InspectionCnnOptions).
+  // Segmentation: cells averaged into the image's defect score.
+  int top_k = 2;
+  // Segmentation: train on random crops of this side (0 = whole images),
+  // which lets a high input resolution train at a small one's cost; the
+  // network is fully convolutional and serves whole images.
+  int crop_size = 0;
+  // Serve the average over the image's flips.
   bool flip_averaging = true;
   uint64_t seed = 1;
   int threads = 1;  // decoding threads; LibTorch's are set by the caller

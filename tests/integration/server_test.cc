@@ -73,7 +73,7 @@ class ServerTest : public ::testing::Test {
     quality.repository = repo.string();
     quality.image_size = 32;
     quality.block_channels = {4, 8};
-    quality.max_epochs = 2;
+    quality.epochs = 2;
     quality.max_batch_size = 8;
     ASSERT_TRUE(train::TrainQualityModel(quality, log).ok()) << log.str();
     train::EfficiencyTrainOptions efficiency;

@@ -1,5 +1,7 @@
 #include "models/train/evaluation.h"
 
+#include <cmath>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -52,6 +54,61 @@ TEST(EvaluationTest, JsonHasTheReportedKeys) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(j["per_class"]["crack"]["precision"].get<double>(), 0.5);
+}
+
+TEST(DefectScoreTest, AucAndAveragePrecisionByHand) {
+  // Defects 0.9, 0.6, 0.4; OK parts 0.7, 0.4, 0.1.
+  const std::vector<double> scores = {0.9, 0.7, 0.6, 0.4, 0.4, 0.1};
+  const std::vector<bool> defect = {true, false, true, true, false, false};
+  const DefectScoreReport r = EvaluateDefectScores(scores, defect, 2.0 / 3);
+  // Pairs (defect > ok): 0.9 beats all 3; 0.6 beats 0.4, 0.1; 0.4 ties 0.4
+  // (half) and beats 0.1: 3 + 2 + 1.5 = 6.5 of 9.
+  EXPECT_DOUBLE_EQ(r.roc_auc, 6.5 / 9);
+  // Recall steps: 1/3 at precision 1, 1/3 at 2/3, 1/3 at 3/5.
+  EXPECT_DOUBLE_EQ(r.average_precision, (1.0 + 2.0 / 3 + 3.0 / 5) / 3);
+  EXPECT_EQ(r.defects, 3);
+  EXPECT_EQ(r.oks, 3);
+  EXPECT_DOUBLE_EQ(r.at_target.threshold, 0.6);
+  EXPECT_DOUBLE_EQ(r.at_target.defect_recall, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(r.at_target.false_alarm_rate, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(r.curve.back().defect_recall, 1.0);
+  EXPECT_DOUBLE_EQ(r.curve.back().false_alarm_rate, 1.0);
+}
+
+TEST(DefectScoreTest, ThresholdIsTheHighestThatReachesTheTargetRecall) {
+  std::vector<double> scores;
+  std::vector<bool> defect;
+  for (int i = 1; i <= 20; ++i) {  // defects score 0.05 .. 1.00
+    scores.push_back(i / 20.0);
+    defect.push_back(true);
+  }
+  scores.push_back(0.5);
+  defect.push_back(false);
+  // 19 of 20 defects need the second lowest defect score.
+  EXPECT_DOUBLE_EQ(ThresholdForRecall(scores, defect, 0.95), 0.10);
+  EXPECT_DOUBLE_EQ(ThresholdForRecall(scores, defect, 0.96), 0.05);
+  EXPECT_DOUBLE_EQ(ThresholdForRecall(scores, defect, 0.05), 1.0);
+  const OperatingPoint p = EvaluateAt(scores, defect, 0.10);
+  EXPECT_DOUBLE_EQ(p.defect_recall, 0.95);
+  EXPECT_DOUBLE_EQ(p.false_alarm_rate, 1.0);
+  // Tied defect scores only add recall: the threshold stays put.
+  EXPECT_DOUBLE_EQ(
+      ThresholdForRecall({0.8, 0.8, 0.8, 0.2}, {true, true, true, true}, 0.5),
+      0.8);
+  EXPECT_TRUE(std::isinf(ThresholdForRecall({0.3}, {false}, 0.95)));
+}
+
+TEST(DefectScoreTest, PerfectSeparationAndJson) {
+  const DefectScoreReport r =
+      EvaluateDefectScores({0.2, 0.8, 0.9}, {false, true, true}, 0.95);
+  EXPECT_DOUBLE_EQ(r.roc_auc, 1.0);
+  EXPECT_DOUBLE_EQ(r.average_precision, 1.0);
+  EXPECT_DOUBLE_EQ(r.at_target.false_alarm_rate, 0.0);
+  const nlohmann::json j = ToJson(r);
+  for (const char* key : {"roc_auc", "average_precision", "at_target",
+                          "roc_curve", "target_defect_recall"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
 }
 
 }  // namespace

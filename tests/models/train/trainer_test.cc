@@ -32,9 +32,11 @@ fs::path FreshDir(const std::string& name) {
   return dir;
 }
 
-// Grey noise; "spot" adds a dark disc, "scratch" a bright line. Sizes vary
-// so letterboxing is exercised.
-preprocess::Image MakeSurface(const std::string& label, std::mt19937& rng) {
+// Grey noise; "spot" adds a dark disc, "scratch" a bright line, both
+// marked in `mask` (white = defect). Sizes vary so letterboxing is
+// exercised.
+preprocess::Image MakeSurface(const std::string& label, std::mt19937& rng,
+                              preprocess::Image* mask) {
   preprocess::Image image;
   image.width = 40 + rng() % 24;
   image.height = 32 + rng() % 16;
@@ -42,34 +44,48 @@ preprocess::Image MakeSurface(const std::string& label, std::mt19937& rng) {
   image.data.resize(image.width * image.height);
   std::uniform_real_distribution<float> noise(0.45f, 0.55f);
   for (float& v : image.data) v = noise(rng);
+  *mask = image;
+  std::fill(mask->data.begin(), mask->data.end(), 0.0f);
   const int cx = 10 + rng() % (image.width - 20);
   const int cy = 10 + rng() % (image.height - 20);
   for (int y = 0; y < image.height; ++y) {
     for (int x = 0; x < image.width; ++x) {
       if (label == "spot" && (x - cx) * (x - cx) + (y - cy) * (y - cy) < 25) {
         image.at(y, x, 0) = 0.05f;
+        mask->at(y, x, 0) = 1.0f;
       }
-      if (label == "scratch" && std::abs(x - cx) <= 1)
+      if (label == "scratch" && std::abs(x - cx) <= 1) {
         image.at(y, x, 0) = 0.95f;
+        mask->at(y, x, 0) = 1.0f;
+      }
     }
   }
   return image;
 }
 
+// DIR/images/<class>/exp<E>_num_<N>.png and DIR/masks/<class>/...: four
+// "tiles" of three exposures per class, named the magnetic-tile way.
 fs::path MakeImageFolder(const std::string& name) {
-  const fs::path dir = FreshDir(name) / "images";
+  const fs::path root = FreshDir(name);
   std::mt19937 rng(3);
+  int num = 100;
   for (const std::string label : {"ok", "scratch", "spot"}) {
-    fs::create_directories(dir / label);
+    fs::create_directories(root / "images" / label);
+    fs::create_directories(root / "masks" / label);
     for (int i = 0; i < 12; ++i) {
-      auto png = preprocess::EncodePng(MakeSurface(label, rng));
-      EXPECT_TRUE(png.ok());
-      std::ofstream(dir / label / absl::StrCat(label, i, ".png"),
-                    std::ios::binary)
-          << *png;
+      if (i % 3 == 0) num += 1000;
+      const std::string file =
+          absl::StrCat("exp", i % 3 + 1, "_num_", num + 10 * (i % 3), ".png");
+      preprocess::Image mask;
+      auto png = preprocess::EncodePng(MakeSurface(label, rng, &mask));
+      auto mask_png = preprocess::EncodePng(mask);
+      EXPECT_TRUE(png.ok() && mask_png.ok());
+      std::ofstream(root / "images" / label / file, std::ios::binary) << *png;
+      std::ofstream(root / "masks" / label / file, std::ios::binary)
+          << *mask_png;
     }
   }
-  return dir;
+  return root / "images";
 }
 
 QualityTrainOptions TinyQualityOptions(const fs::path& data,
@@ -78,7 +94,7 @@ QualityTrainOptions TinyQualityOptions(const fs::path& data,
   o.data_dir = data.string();
   o.repository = repo.string();
   o.image_size = 32;
-  o.max_epochs = 2;
+  o.epochs = 2;
   o.batch_size = 8;
   o.block_channels = {4, 8};
   o.max_batch_size = 4;
@@ -104,7 +120,7 @@ TEST(TrainerTest, QualityRunPublishesLoadableModelMatchingItsConfig) {
   // The server's path: preprocess the bytes, stack, forward.
   auto preprocessor = preprocess::ImagePreprocessor::Create(config->image());
   ASSERT_TRUE(preprocessor.ok());
-  auto bytes = ReadFile((data / "spot" / "spot0.png").string());
+  auto bytes = ReadFile((data / "spot" / "exp1_num_9100.png").string());
   ASSERT_TRUE(bytes.ok());
   torch::Tensor batch =
       torch::empty({2, preprocessor->channels(), preprocessor->height(),
@@ -144,6 +160,79 @@ TEST(TrainerTest, QualityRunPublishesLoadableModelMatchingItsConfig) {
     EXPECT_NE(entry.path().filename().string().rfind(".staging", 0), 0u)
         << entry.path();
   }
+}
+
+TEST(TrainerTest, ThresholdChosenForTargetRecallIsWrittenIntoConfig) {
+  const fs::path data = MakeImageFolder("threshold");
+  const fs::path repo = data.parent_path() / "repo";
+  QualityTrainOptions o = TinyQualityOptions(data, repo);
+  o.target_defect_recall = 0.9;
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+
+  const auto& metrics = result->metrics;
+  EXPECT_EQ(metrics["split"]["method"], "grouped_by_tile");
+  EXPECT_EQ(metrics["split"]["tiles"], 12);
+  EXPECT_EQ(metrics["training"]["architecture"], "segmentation");
+  const auto& scores = metrics["defect_score"];
+  EXPECT_EQ(scores["target_defect_recall"], 0.9);
+  EXPECT_GE(scores["at_target"]["defect_recall"].get<double>(), 0.9);
+  EXPECT_GE(scores["roc_auc"].get<double>(), 0.0);
+  EXPECT_FALSE(scores["roc_curve"].empty());
+
+  auto config =
+      LoadModelConfig((repo / "quality_inspection" / "config.pbtxt").string());
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_TRUE(config->classification().has_defect_threshold());
+  EXPECT_FLOAT_EQ(config->classification().defect_threshold(),
+                  metrics["defect_threshold"].get<float>());
+  EXPECT_GT(config->classification().defect_threshold(), 0.0f);
+  EXPECT_LT(config->classification().defect_threshold(), 1.0f);
+
+  // The segmentation network's extra view: a defect map per cell.
+  torch::jit::Module module =
+      torch::jit::load(result->version_dir + "/model.pt");
+  module.eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor heat =
+      module.get_method("heatmap")({torch::zeros({1, 1, 32, 32})}).toTensor();
+  EXPECT_EQ(heat.sizes(), (std::vector<int64_t>{1, 16, 16}));
+}
+
+TEST(TrainerTest, KFoldTrainsAndReportsEveryFold) {
+  const fs::path data = MakeImageFolder("kfold");
+  QualityTrainOptions o = TinyQualityOptions(data, data.parent_path() / "r");
+  o.folds = 2;
+  o.epochs = 1;
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  const auto& cv = result->metrics["cross_validation"];
+  ASSERT_EQ(cv["folds"].size(), 2u);
+  for (const char* key : {"roc_auc", "false_alarm_rate", "threshold"}) {
+    EXPECT_TRUE(cv["mean"].contains(key)) << key;
+    EXPECT_TRUE(cv["std"].contains(key)) << key;
+  }
+  // Half the tiles of each class are validated in each fold.
+  EXPECT_EQ(result->metrics["split"]["validation_count"], 18);
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("fold 2/2"));
+}
+
+TEST(TrainerTest, WholeImageCnnNeedsNoMasks) {
+  const fs::path data = MakeImageFolder("cnn");
+  fs::remove_all(data.parent_path() / "masks");
+  QualityTrainOptions o = TinyQualityOptions(data, data.parent_path() / "r");
+  o.architecture = "cnn";
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  EXPECT_EQ(result->metrics["training"]["architecture"], "cnn");
+
+  o.architecture = "segmentation";
+  auto missing = TrainQualityModel(o, log);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), ::testing::HasSubstr("--masks"));
 }
 
 TEST(TrainerTest, SameSeedSameModel) {
