@@ -1,6 +1,9 @@
 // lineserve-server: serves the models of a model repository over gRPC.
 //
 //   lineserve-server --model-repository DIR [--grpc-address HOST:PORT]
+//                    [--metrics-address HOST:PORT]
+//
+// Prometheus metrics are served over HTTP at /metrics on --metrics-address.
 //
 // SIGINT/SIGTERM: health goes NOT_SERVING, new calls are refused, accepted
 // calls finish (within --shutdown-grace-seconds), models drain, exit 0.
@@ -11,16 +14,21 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/backends/torchscript_backend.h"
+#include "server/common/status_macros.h"
+#include "server/metrics/gpu_memory.h"
+#include "server/metrics/server_metrics.h"
 #include "server/repository/model_repository.h"
 #include "server/service/line_server.h"
 
@@ -42,6 +50,22 @@ ABSL_FLAG(std::string, port_file, "",
           "write the port actually listened on to this file once serving");
 ABSL_FLAG(double, shutdown_grace_seconds, 10.0,
           "on SIGTERM/SIGINT, how long accepted calls may take to finish");
+ABSL_FLAG(std::string, metrics_address, "0.0.0.0:8502",
+          "host:port to serve Prometheus metrics on (GET /metrics); port 0 "
+          "picks a free port (logged, and written to --metrics_port_file); "
+          "empty disables metrics");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "write the port metrics are actually served on to this file");
+ABSL_FLAG(std::vector<std::string>, metric_lines, {},
+          "comma-separated production lines exported as the `line` label; "
+          "others export as \"other\" (default: the first "
+          "--max_label_values seen)");
+ABSL_FLAG(std::vector<std::string>, metric_stations, {},
+          "comma-separated stations exported as the `station` label; others "
+          "export as \"other\" (default: the first --max_label_values seen)");
+ABSL_FLAG(int, max_label_values, lineserve::kDefaultMaxLabelValues,
+          "without an allow-list, how many distinct line (and station) "
+          "values get their own series; later ones export as \"other\"");
 ABSL_FLAG(std::string, log_level, "info",
           "info: log start-up, models and shutdown; warning: problems only");
 
@@ -52,6 +76,40 @@ bool g_verbose = true;
 
 void Log(const std::string& message) {
   if (g_verbose) std::cerr << "lineserve-server: " << message << std::endl;
+}
+
+// Writes `port` to `path` atomically: a script polling the file never reads
+// a half-written number.
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+// Metrics per the flags; null when --metrics-address is empty.
+absl::StatusOr<std::unique_ptr<ServerMetrics>> StartMetrics() {
+  const std::string address = absl::GetFlag(FLAGS_metrics_address);
+  if (address.empty()) return nullptr;
+  ServerMetricsOptions options;
+  options.address = address;
+  options.allowed_lines = absl::GetFlag(FLAGS_metric_lines);
+  options.allowed_stations = absl::GetFlag(FLAGS_metric_stations);
+  options.max_label_values = absl::GetFlag(FLAGS_max_label_values);
+  // GPU memory only where NVIDIA's driver library is there to ask.
+  auto gpu = NvmlGpuMemoryReader::Open();
+  if (gpu.ok()) {
+    options.gpu = *std::move(gpu);
+  } else {
+    Log(absl::StrCat("no GPU memory metrics: ", gpu.status().message()));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ServerMetrics> metrics,
+                   ServerMetrics::Create(std::move(options)));
+  const std::string host = address.substr(0, address.rfind(':'));
+  Log(absl::StrCat("serving metrics on http://", host, ":", metrics->port(),
+                   "/metrics"));
+  WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), metrics->port());
+  return metrics;
 }
 
 // Abseil spells flags with underscores; lineserve documents dashes
@@ -106,14 +164,35 @@ int Main(int argc, char** argv) {
   }
   Log(absl::StrCat("LibTorch intra-op threads: ", threads));
 
+  // Before the repository: it reports every load to the metrics, and is
+  // destroyed before them.
+  auto metrics = StartMetrics();
+  if (!metrics.ok()) {
+    std::cerr << "lineserve-server: " << metrics.status().message() << "\n";
+    return 1;
+  }
+
   ModelRepositoryOptions repo_options;
   repo_options.root = repository_dir;
   repo_options.device_override = absl::GetFlag(FLAGS_device);
+  if (*metrics != nullptr) {
+    repo_options.observer_factory = (*metrics)->batcher_observer_factory();
+    repo_options.observer = metrics->get();
+  }
   auto repository = ModelRepository::Create(repo_options);
   if (!repository.ok()) {
     std::cerr << "lineserve-server: " << repository.status().message() << "\n";
     return 1;
   }
+  if (*metrics != nullptr) {
+    (*metrics)->SetModelStatusSource(
+        [repo = repository->get()] { return repo->List(); });
+  }
+  // Destroyed before the repository, on every way out: a scrape must not
+  // list a repository that is gone.
+  absl::Cleanup forget_repository = [&metrics] {
+    if (*metrics != nullptr) (*metrics)->SetModelStatusSource(nullptr);
+  };
   if (absl::Status status = (*repository)->LoadAll(); !status.ok()) {
     std::cerr << "lineserve-server: " << status.message() << "\n";
     return 1;
@@ -131,6 +210,7 @@ int Main(int argc, char** argv) {
   LineServerOptions options;
   options.address = absl::GetFlag(FLAGS_grpc_address);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.observer = metrics->get();
   auto server = LineServer::Start(options, repository->get());
   if (!server.ok()) {
     std::cerr << "lineserve-server: " << server.status().message() << "\n";
@@ -139,12 +219,7 @@ int Main(int argc, char** argv) {
   const std::string address = options.address;
   const std::string host = address.substr(0, address.rfind(':'));
   Log(absl::StrCat("serving gRPC on ", host, ":", (*server)->port()));
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
-      !port_file.empty()) {
-    const std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << (*server)->port() << "\n";
-    std::rename(tmp.c_str(), port_file.c_str());
-  }
+  WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   const absl::Duration grace =
       absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));

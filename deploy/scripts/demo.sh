@@ -40,10 +40,11 @@ SERVER="$BUILD_DIR/server/lineserve-server"
 CLI="$BUILD_DIR/client/lineserve-cli"
 RUN="$VAR/run"
 mkdir -p "$RUN"
-rm -f "$RUN/port"
-step "starting lineserve-server on 127.0.0.1 (a free port)"
+rm -f "$RUN/port" "$RUN/metrics-port"
+step "starting lineserve-server on 127.0.0.1 (free ports for gRPC and metrics)"
 "$SERVER" --model-repository "$REPO" --grpc-address 127.0.0.1:0 \
-  --port-file "$RUN/port" 2> "$RUN/server.log" &
+  --port-file "$RUN/port" --metrics-address 127.0.0.1:0 \
+  --metrics-port-file "$RUN/metrics-port" 2> "$RUN/server.log" &
 server_pid=$!
 stop_server() {
   if kill -0 "$server_pid" 2>/dev/null; then
@@ -59,7 +60,8 @@ for _ in $(seq 1 200); do
 done
 [[ -s "$RUN/port" ]] || { echo "server did not start"; cat "$RUN/server.log"; exit 1; }
 ADDR="127.0.0.1:$(cat "$RUN/port")"
-echo "serving on $ADDR (log: $RUN/server.log)"
+METRICS_URL="http://127.0.0.1:$(cat "$RUN/metrics-port")/metrics"
+echo "serving on $ADDR, metrics at $METRICS_URL (log: $RUN/server.log)"
 
 step "health and models"
 "$CLI" health --server "$ADDR"
@@ -76,6 +78,13 @@ step "predicting efficiency for the first rows of the production table"
 head -n 6 "$VAR/data/production.csv" > "$RUN/rows.csv"
 "$CLI" predict --server "$ADDR" --csv "$RUN/rows.csv"
 
+step "Prometheus metrics after that traffic (GET $METRICS_URL, a few lines)"
+curl -sf "$METRICS_URL" > "$RUN/metrics.txt"
+grep -E '^lineserve_(requests_total|inferences_total|executions_total|model_ready|models_loaded|inspections_total)[{ ]' \
+  "$RUN/metrics.txt" | head -n 20
+grep -E '^lineserve_request_duration_seconds_(count|sum)' "$RUN/metrics.txt" | head -n 4
+echo "($(grep -c '^# TYPE' "$RUN/metrics.txt") metric families; all of them in $RUN/metrics.txt)"
+
 step "stopping the server (SIGTERM: drain, then exit 0)"
 stop_server
 trap - EXIT
@@ -85,6 +94,6 @@ cat <<EOM
 Done. The server loads $REPO; start it yourself with
   $SERVER --model-repository $REPO --grpc-address 127.0.0.1:8500
 and call it with $CLI (inspect, predict, models, health, perf).
-Prometheus metrics (GET /metrics on their own port) come with the
-observability work (issue "Observability and deployment").
+Prometheus metrics are at http://HOST:8502/metrics (--metrics-address;
+README.md, "Metrics", lists the families).
 EOM

@@ -2,7 +2,14 @@
 # Installs everything lineserve needs to build, test and run, from Debian
 # bookworm's archive. Idempotent: packages already present are left alone and
 # nothing is fetched when all are installed.
+#
+# LINESERVE_DEPS_PROFILE=build installs only what compiling needs (the image's
+# build stage); the default, "all", adds the deployment checks' tools
+# (promtool, docker-compose, Node.js for the Kubernetes schema check) and the
+# npm packages those checks use, into deploy/k8s/validate/node_modules.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
+PROFILE=${LINESERVE_DEPS_PROFILE:-all}
 
 PACKAGES=(
   # toolchain
@@ -18,6 +25,28 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+if [[ $PROFILE == all ]]; then
+  PACKAGES+=(
+    # deployment checks (tests/deploy): promtool, compose schema, k8s schema,
+    # and curl to scrape /metrics
+    prometheus docker-compose nodejs curl python3
+  )
+  # NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
+  if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
+fi
+
+# The Kubernetes schema check's npm packages (pinned by the lockfile). Runs at
+# install time, never from a test: tests work offline.
+install_npm_packages() {
+  [[ $PROFILE == all ]] || return 0
+  local dir=deploy/k8s/validate
+  if [[ -d $dir/node_modules/kubernetes-models && -d $dir/node_modules/js-yaml &&
+        $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]]; then
+    return 0
+  fi
+  echo "install-deps: npm ci in $dir"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,6 +57,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  install_npm_packages
   exit 0
 fi
 
@@ -36,3 +66,4 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_npm_packages

@@ -255,6 +255,11 @@ absl::Status ValidateVersionPolicy(const lineserve::v1::VersionPolicy& policy) {
 
 }  // namespace
 
+int MaxQueueSize(const ModelConfig& config) {
+  const int configured = config.dynamic_batching().max_queue_size();
+  return configured > 0 ? configured : kDefaultMaxQueueSize;
+}
+
 void ApplyModelConfigDefaults(ModelConfig& config) {
   if (config.platform().empty())
     config.set_platform(std::string(kDefaultPlatform));

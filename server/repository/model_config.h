@@ -27,6 +27,12 @@ inline constexpr int kDefaultMaxQueueSize = 256;
 // max_batch_size, warm-up at batch sizes 1 and max_batch_size.
 void ApplyModelConfigDefaults(lineserve::v1::ModelConfig& config);
 
+// The bound of the model's batch queue: dynamic_batching.max_queue_size,
+// or kDefaultMaxQueueSize when unset (also without batching, where defaults
+// leave it 0). The servable's batcher and the queue-capacity metric both use
+// this, so an alert on depth / capacity sees the bound that refuses.
+int MaxQueueSize(const lineserve::v1::ModelConfig& config);
+
 // Checks the meaning of a config (after defaults): names, task and matching
 // preprocessing, tensor specs consistent with the preprocessing and labels,
 // batching bounds, device syntax, version policy. INVALID_ARGUMENT with the

@@ -148,7 +148,11 @@ absl::Status ModelRepository::LoadAll() {
 absl::Status ModelRepository::Reload(absl::string_view name) {
   RETURN_IF_ERROR(CheckModelName(name));
   absl::MutexLock load_lock(&load_mu_);
-  return ReloadLocked(std::string(name));
+  absl::Status status = ReloadLocked(std::string(name));
+  // Only names that passed the check reach the observer: metrics label
+  // reloads by model, and arbitrary admin input must not become a label.
+  if (options_.observer != nullptr) options_.observer->OnReload(name, status);
+  return status;
 }
 
 absl::Status ModelRepository::ReloadLocked(const std::string& name) {
@@ -219,6 +223,7 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
       failed.status.set_version(version);
       failed.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
       failed.status.set_message(std::string(config.status().message()));
+      ReportLoad(name, version, config.status());
     }
     Log(absl::StrCat("model '", name, "' failed: ", config.status().message()));
     result.status = config.status();
@@ -248,11 +253,11 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
             " does not exist"));
         Log(absl::StrCat("model '", name, "' version ", version,
                          " failed: ", missing.status.message()));
-        if (result.status.ok()) {
-          result.status = absl::NotFoundError(
-              absl::StrCat("model '", name, "' version ", version, ": ",
-                           missing.status.message()));
-        }
+        const absl::Status missing_status = absl::NotFoundError(
+            absl::StrCat("model '", name, "' version ", version, ": ",
+                         missing.status.message()));
+        ReportLoad(name, version, missing_status);
+        if (result.status.ok()) result.status = missing_status;
       }
       break;
     case VersionPolicy::kAll:
@@ -273,6 +278,7 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
         model_dir.string(), " selected by its version_policy holds a ",
         kModelFile));
     Log(std::string(result.status.message()));
+    ReportLoad(name, 0, result.status);
   }
 
   const bool same_config =
@@ -331,6 +337,7 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
       entry.status.set_device((*servable)->device());
       entry.servable = std::move(*servable);
       Log(absl::StrCat(what, " ready on ", entry.status.device()));
+      ReportLoad(config.name(), version, absl::OkStatus());
       return entry;
     }
     status = servable.status();
@@ -340,7 +347,15 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
   entry.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
   entry.status.set_message(status.ToString());
   Log(absl::StrCat(what, " failed: ", status.ToString()));
+  ReportLoad(config.name(), version, status);
   return entry;
+}
+
+void ModelRepository::ReportLoad(const std::string& name, int64_t version,
+                                 const absl::Status& status) const {
+  if (options_.observer != nullptr) {
+    options_.observer->OnVersionLoaded(name, version, status);
+  }
 }
 
 absl::StatusOr<std::shared_ptr<const ServableModel>> ModelRepository::Get(

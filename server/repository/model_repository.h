@@ -43,6 +43,7 @@
 #include "server/backends/backend.h"
 #include "server/batching/dynamic_batcher.h"
 #include "server/common/clock.h"
+#include "server/repository/repository_observer.h"
 #include "server/repository/servable_model.h"
 
 namespace lineserve {
@@ -75,6 +76,10 @@ struct ModelRepositoryOptions {
 
   // Optional metrics hooks per version.
   BatcherObserverFactory observer_factory;
+
+  // Optional: told about every load outcome and reload. Not owned; must
+  // outlive the repository.
+  RepositoryObserver* observer = nullptr;
 };
 
 class ModelRepository {
@@ -160,6 +165,9 @@ class ModelRepository {
                        const ModelEntry* previous) const;
   VersionEntry LoadVersion(const lineserve::v1::ModelConfig& config,
                            int64_t version) const;
+  // Tells options_.observer, if any, how loading one version ended.
+  void ReportLoad(const std::string& name, int64_t version,
+                  const absl::Status& status) const;
   static lineserve::v1::ModelStatus StatusOf(const std::string& name,
                                              const ModelEntry& entry);
 

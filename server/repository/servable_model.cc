@@ -50,9 +50,7 @@ BatchQueueOptions QueueOptionsFromConfig(const ModelConfig& config) {
     queue.preferred_batch_sizes.assign(batching.preferred_batch_size().begin(),
                                        batching.preferred_batch_size().end());
   }
-  queue.max_queue_size = batching.max_queue_size() > 0
-                             ? batching.max_queue_size()
-                             : kDefaultMaxQueueSize;
+  queue.max_queue_size = MaxQueueSize(config);
   return queue;
 }
 

@@ -20,6 +20,7 @@ using lineserve::v1::InspectRequest;
 using lineserve::v1::InspectResponse;
 
 constexpr char kInspectMethod[] = "Inspect";
+constexpr char kInspectStreamMethod[] = "InspectStream";
 
 // Fills the answer from the model's logits for one image.
 InspectResponse Answer(const ServableModel& servable,
@@ -88,18 +89,11 @@ class InspectStreamReactor
       absl::MutexLock lock(&mu_);
       ++pending_;
     }
-    if (request.request_id().empty()) {
-      Deliver(
-          request,
-          absl::InvalidArgumentError("request_id: required on InspectStream"),
-          {});
-    } else {
-      service_->Submit(
-          *context_, request,
-          [this, request](absl::Status status, InspectResponse response) {
-            Deliver(request, status, std::move(response));
-          });
-    }
+    service_->Submit(
+        *context_, request, QualityInspectionService::Call::kInspectStream,
+        [this, request](absl::Status status, InspectResponse response) {
+          Deliver(request, status, std::move(response));
+        });
     StartRead(&request_);
   }
 
@@ -186,13 +180,18 @@ QualityInspectionService::QualityInspectionService(
 
 void QualityInspectionService::Submit(
     const grpc::CallbackServerContext& context, const InspectRequest& request,
-    Done done) {
+    Call call, Done done) {
   const absl::Time start = clock_->Now();
+  const char* const method =
+      call == Call::kInspectStream ? kInspectStreamMethod : kInspectMethod;
+  // A stream's answers are matched to requests by request_id only.
   auto servable =
-      ResolveModel(*repository_, request.model(), kDefaultInspectionModel,
-                   lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION);
+      call == Call::kInspectStream && request.request_id().empty()
+          ? absl::InvalidArgumentError("request_id: required on InspectStream")
+          : ResolveModel(*repository_, request.model(), kDefaultInspectionModel,
+                         lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION);
   if (!servable.ok()) {
-    observer_->OnRequest(kInspectMethod,
+    observer_->OnRequest(method,
                          request.model().name().empty()
                              ? kDefaultInspectionModel
                              : request.model().name(),
@@ -202,8 +201,8 @@ void QualityInspectionService::Submit(
   }
   std::shared_ptr<const ServableModel> model = *std::move(servable);
   auto fail = [&](const absl::Status& status) {
-    observer_->OnRequest(kInspectMethod, model->name(), model->version(),
-                         status, clock_->Now() - start);
+    observer_->OnRequest(method, model->name(), model->version(), status,
+                         clock_->Now() - start);
     done(status, {});
   };
   if (request.image().empty()) {
@@ -224,12 +223,12 @@ void QualityInspectionService::Submit(
   const grpc::CallbackServerContext* ctx = &context;
   task->is_cancelled = [ctx] { return ctx->IsCancelled(); };
   // The task holds the model version: it stays loaded until answered.
-  task->done = [this, model, request_id = request.request_id(),
+  task->done = [this, model, method, request_id = request.request_id(),
                 part_id = request.part_id(), line = request.line_id(),
                 station = request.station_id(), start, done = std::move(done)](
                    absl::Status status, InferenceResult result) {
-    observer_->OnRequest(kInspectMethod, model->name(), model->version(),
-                         status, clock_->Now() - start);
+    observer_->OnRequest(method, model->name(), model->version(), status,
+                         clock_->Now() - start);
     if (!status.ok()) {
       done(status, {});
       return;
@@ -247,7 +246,7 @@ grpc::ServerUnaryReactor* QualityInspectionService::Inspect(
     grpc::CallbackServerContext* context, const InspectRequest* request,
     InspectResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Submit(*context, *request,
+  Submit(*context, *request, Call::kInspect,
          [reactor, response](absl::Status status, InspectResponse answer) {
            if (status.ok()) *response = std::move(answer);
            reactor->Finish(ToGrpcStatus(status));

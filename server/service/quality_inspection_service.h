@@ -37,11 +37,16 @@ class QualityInspectionService final
   using Done =
       std::function<void(absl::Status, lineserve::v1::InspectResponse)>;
 
+  // Which RPC a request came in on: metrics count by method, and a stream
+  // needs request_id to match answers to requests.
+  enum class Call { kInspect, kInspectStream };
+
   // Validates, preprocesses and submits one request; `done` is called
   // exactly once, maybe before this returns (on a refusal), maybe later
   // from a batcher worker. `context` must stay alive until then.
   void Submit(const grpc::CallbackServerContext& context,
-              const lineserve::v1::InspectRequest& request, Done done);
+              const lineserve::v1::InspectRequest& request, Call call,
+              Done done);
 
  private:
   const ModelRepository* repository_;

@@ -77,6 +77,13 @@ class ModelRepositoryTest : public ::testing::Test {
     WriteVersion("efficiency", version, model);
   }
 
+  // A version whose model.pt is not TorchScript: it fails to load.
+  void AddCorruptEfficiencyVersion(int64_t version) {
+    const std::string dir = absl::StrCat(ModelDir("efficiency"), "/", version);
+    fs::create_directories(dir);
+    ASSERT_TRUE(WriteFileAtomically(dir + "/model.pt", "garbage").ok());
+  }
+
   void WriteEfficiencyConfig(
       const std::function<void(ModelConfig&)>& edit = nullptr) {
     ModelConfig config = TabularConfig("efficiency", 3);
@@ -114,10 +121,12 @@ class ModelRepositoryTest : public ::testing::Test {
   }
 
   std::unique_ptr<ModelRepository> LoadRepository(
-      std::string device_override = "") {
+      std::string device_override = "",
+      RepositoryObserver* observer = nullptr) {
     ModelRepositoryOptions options;
     options.root = root_;
     options.device_override = std::move(device_override);
+    options.observer = observer;
     auto repository = ModelRepository::Create(std::move(options));
     EXPECT_TRUE(repository.ok()) << repository.status();
     absl::Status status = (*repository)->LoadAll();
@@ -241,10 +250,7 @@ TEST_F(ModelRepositoryTest, CorruptModelFileFailsOnlyThatVersion) {
     config.mutable_version_policy()->mutable_all();
   });
   AddEfficiencyVersion(1);
-  fs::create_directories(ModelDir("efficiency") + "/2");
-  ASSERT_TRUE(
-      WriteFileAtomically(ModelDir("efficiency") + "/2/model.pt", "garbage")
-          .ok());
+  AddCorruptEfficiencyVersion(2);
   auto repository = LoadRepository();
 
   const ModelStatus status = repository->List()[0];
@@ -350,10 +356,7 @@ TEST_F(ModelRepositoryTest, FailedReloadLeavesThePreviousVersionServing) {
   auto repository = LoadRepository();
 
   // Latest 1 now selects version 2, which is corrupt.
-  fs::create_directories(ModelDir("efficiency") + "/2");
-  ASSERT_TRUE(
-      WriteFileAtomically(ModelDir("efficiency") + "/2/model.pt", "garbage")
-          .ok());
+  AddCorruptEfficiencyVersion(2);
   absl::Status reloaded = repository->Reload("efficiency");
   EXPECT_FALSE(reloaded.ok());
   EXPECT_THAT(reloaded.message(), HasSubstr("version 2"));
@@ -428,6 +431,49 @@ TEST_F(ModelRepositoryTest, RequestsDuringReloadsAlwaysFindAVersion) {
   client.join();
   EXPECT_EQ(failures, 0);
   EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 7.0f);
+}
+
+// Records what the repository reports, as "load <model> <version> ok|failed"
+// and "reload <model> ok|failed".
+class RecordingObserver : public RepositoryObserver {
+ public:
+  void OnVersionLoaded(absl::string_view model, int64_t version,
+                       const absl::Status& status) override {
+    events.push_back(absl::StrCat("load ", model, " ", version, " ",
+                                  status.ok() ? "ok" : "failed"));
+  }
+  void OnReload(absl::string_view model, const absl::Status& status) override {
+    events.push_back(
+        absl::StrCat("reload ", model, " ", status.ok() ? "ok" : "failed"));
+  }
+
+  std::vector<std::string> events;  // loads are serialised: no lock needed
+};
+
+TEST_F(ModelRepositoryTest, ReportsEveryLoadOutcomeAndReloadToTheObserver) {
+  WriteEfficiencyConfig([](ModelConfig& config) {
+    config.mutable_version_policy()->mutable_all();
+  });
+  AddEfficiencyVersion(1);
+  AddCorruptEfficiencyVersion(2);
+  fs::create_directories(ModelDir("broken"));
+  ASSERT_TRUE(
+      WriteFileAtomically(ModelDir("broken") + "/config.pbtxt", "name: 3")
+          .ok());
+  RecordingObserver observer;
+  auto repository = LoadRepository("", &observer);
+  EXPECT_THAT(observer.events,
+              ElementsAre("load broken 0 failed", "load efficiency 1 ok",
+                          "load efficiency 2 failed"));
+
+  // Version 1 is kept as it is (not loaded again); version 2 is retried.
+  observer.events.clear();
+  EXPECT_FALSE(repository->Reload("efficiency").ok());
+  EXPECT_EQ(repository->Reload("absent").code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(repository->Reload("../outside").ok());  // not a model name
+  EXPECT_THAT(observer.events,
+              ElementsAre("load efficiency 2 failed",
+                          "reload efficiency failed", "reload absent failed"));
 }
 
 TEST_F(ModelRepositoryTest, ModelWithoutVersionsIsUnavailable) {
