@@ -101,12 +101,12 @@ absl::StatusOr<std::vector<float>> LoadMasks(const QualityTrainOptions& options,
                                              std::string* masks_dir) {
   *masks_dir = options.masks_dir;
   if (masks_dir->empty()) {
-    *masks_dir =
-        (fs::path(options.data_dir).lexically_normal().parent_path().empty()
-             ? fs::path("masks")
-             : fs::path(options.data_dir).lexically_normal().parent_path() /
-                   "masks")
-            .string();
+    // "DIR/images/" names the folder as "DIR/images" does. The parent of a
+    // bare folder name is empty: "masks" is then relative to the working
+    // directory, as the data folder is.
+    fs::path images = fs::path(options.data_dir).lexically_normal();
+    if (!images.has_filename()) images = images.parent_path();
+    *masks_dir = (images.parent_path() / "masks").string();
   }
   ASSIGN_OR_RETURN(data::ImageFolder masks,
                    data::MatchingMasks(folder, *masks_dir));
@@ -245,6 +245,21 @@ torch::Tensor CellTargets(const torch::Tensor& masks, const torch::Tensor& y,
       0.5;
   return torch::where(defect, y.view({-1, 1, 1}).expand_as(defect),
                       torch::full_like(defect, ok_index, torch::kLong));
+}
+
+// The defect-vs-OK figures of the served score 1 - P(ok) over `indices`,
+// whose class probabilities are `probabilities` (same order).
+DefectScoreReport ScoreReport(
+    const QualityTrainOptions& options, const Dataset& data,
+    const std::vector<int>& indices,
+    const std::vector<std::vector<float>>& probabilities) {
+  std::vector<double> scores;
+  std::vector<bool> truth;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    scores.push_back(1.0 - probabilities[i][data.ok_index]);
+    truth.push_back(data.folder.labels[indices[i]] != data.ok_index);
+  }
+  return EvaluateDefectScores(scores, truth, options.target_defect_recall);
 }
 
 FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
@@ -404,17 +419,9 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
     // A look at the validation tiles every few epochs, for the operator
     // only: the schedule is fixed and the last epoch is the model.
     if (epoch % 5 == 0 && epoch != options.epochs) {
-      std::vector<double> scores;
-      std::vector<bool> truth;
-      const auto probabilities =
-          Probabilities(module, data.images, split.validation);
-      for (size_t i = 0; i < split.validation.size(); ++i) {
-        scores.push_back(1.0 - probabilities[i][data.ok_index]);
-        truth.push_back(data.folder.labels[split.validation[i]] !=
-                        data.ok_index);
-      }
       const DefectScoreReport report =
-          EvaluateDefectScores(scores, truth, options.target_defect_recall);
+          ScoreReport(options, data, split.validation,
+                      Probabilities(module, data.images, split.validation));
       absl::StrAppendFormat(&detail, "  val auc %.3f  false alarms %.3f",
                             report.roc_auc, report.at_target.false_alarm_rate);
     }
@@ -441,17 +448,10 @@ struct FoldFigures {
 FoldFigures Evaluate(const QualityTrainOptions& options, const Dataset& data,
                      const FoldResult& fold) {
   FoldFigures figures;
-  std::vector<double> scores;
-  std::vector<bool> truth;
   std::vector<int> labels;
-  for (size_t i = 0; i < fold.validation.size(); ++i) {
-    const int label = data.folder.labels[fold.validation[i]];
-    labels.push_back(label);
-    truth.push_back(label != data.ok_index);
-    scores.push_back(1.0 - fold.probabilities[i][data.ok_index]);
-  }
+  for (int i : fold.validation) labels.push_back(data.folder.labels[i]);
   figures.scores =
-      EvaluateDefectScores(scores, truth, options.target_defect_recall);
+      ScoreReport(options, data, fold.validation, fold.probabilities);
   // The config holds a float in (0, 1); the server flags 1 - P(ok) >= it.
   figures.threshold =
       std::clamp(static_cast<float>(figures.scores.at_target.threshold), 1e-6f,
