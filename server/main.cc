@@ -25,11 +25,14 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "models/base/status_macros.h"
+#include "server/backends/backend_registry.h"
 #include "server/backends/torchscript_backend.h"
-#include "server/common/status_macros.h"
+#include "server/inference/inference_pipeline.h"
 #include "server/metrics/gpu_memory.h"
 #include "server/metrics/server_metrics.h"
 #include "server/repository/model_repository.h"
+#include "server/service/domain_services.h"
 #include "server/service/line_server.h"
 
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:8500",
@@ -128,6 +131,111 @@ std::vector<char*> NormalizeFlagNames(int argc, char** argv,
   return out;
 }
 
+// Signals are taken by one thread with sigwait; every other thread,
+// including gRPC's and LibTorch's, is created with them blocked.
+sigset_t BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+absl::Status ConfigureThreads() {
+  const int threads =
+      absl::GetFlag(FLAGS_torch_threads) > 0
+          ? absl::GetFlag(FLAGS_torch_threads)
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  RETURN_IF_ERROR(ConfigureLibTorchThreads(threads, 1));
+  Log(absl::StrCat("LibTorch intra-op threads: ", threads));
+  return absl::OkStatus();
+}
+
+// The repository per the flags, every model loaded (or failed, logged).
+absl::StatusOr<std::unique_ptr<ModelRepository>> LoadRepository(
+    const BackendRegistry* backends, ServerMetrics* metrics) {
+  ModelRepositoryOptions options;
+  options.root = absl::GetFlag(FLAGS_model_repository);
+  options.device_override = absl::GetFlag(FLAGS_device);
+  options.backends = backends;
+  if (metrics != nullptr) {
+    options.observer_factory = metrics->batcher_observer_factory();
+    options.observer = metrics;
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ModelRepository> repository,
+                   ModelRepository::Create(options));
+  RETURN_IF_ERROR(repository->LoadAll());
+  for (const auto& model : repository->List()) {
+    std::string versions;
+    for (const auto& v : model.versions()) {
+      absl::StrAppend(&versions, " v", v.version(), "=",
+                      lineserve::v1::VersionState_Name(v.state()),
+                      v.message().empty() ? "" : " (" + v.message() + ")");
+    }
+    Log(absl::StrCat("model ", model.name(), ":", versions));
+  }
+  return repository;
+}
+
+// Serves until SIGTERM/SIGINT, then drains: the server stops taking calls
+// and waits for those in flight while the batchers flush their queues at
+// once instead of waiting out their delays; then the models unload.
+void ServeUntilSignalled(LineServer& server, ModelRepository& repository,
+                         const sigset_t& signals) {
+  const absl::Duration grace =
+      absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
+  std::thread watcher([&] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    Log(absl::StrCat("signal ", signal_number,
+                     ": draining (health NOT_SERVING, refusing new calls)"));
+    std::thread stop_server([&] { server.Shutdown(grace); });
+    repository.Shutdown();
+    stop_server.join();
+  });
+  server.Wait();
+  watcher.join();
+}
+
+absl::Status Serve(const sigset_t& signals) {
+  RETURN_IF_ERROR(ConfigureThreads());
+  BackendRegistry backends;
+  RETURN_IF_ERROR(RegisterTorchScriptBackend(backends));
+  // Before the repository: it reports every load to the metrics, and is
+  // destroyed before them.
+  ASSIGN_OR_RETURN(std::unique_ptr<ServerMetrics> metrics, StartMetrics());
+  // Forgotten before the repository goes, on every way out: a scrape must
+  // not list a repository that is gone.
+  absl::Cleanup forget_repository = [&metrics] {
+    if (metrics != nullptr) metrics->SetModelStatusSource(nullptr);
+  };
+  ASSIGN_OR_RETURN(std::unique_ptr<ModelRepository> repository,
+                   LoadRepository(&backends, metrics.get()));
+  if (metrics != nullptr) {
+    metrics->SetModelStatusSource(
+        [repo = repository.get()] { return repo->List(); });
+  }
+
+  InferencePipelineOptions pipeline_options;
+  pipeline_options.repository = repository.get();
+  pipeline_options.observer = metrics.get();
+  InferencePipeline pipeline(pipeline_options);
+  DomainServices services(&pipeline, repository.get(), metrics.get());
+  LineServerOptions options;
+  options.address = absl::GetFlag(FLAGS_grpc_address);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  ASSIGN_OR_RETURN(std::unique_ptr<LineServer> server,
+                   LineServer::Start(options, services.hosted()));
+  const std::string host =
+      options.address.substr(0, options.address.rfind(':'));
+  Log(absl::StrCat("serving gRPC on ", host, ":", server->port()));
+  WritePortFile(absl::GetFlag(FLAGS_port_file), server->port());
+
+  ServeUntilSignalled(*server, *repository, signals);
+  return absl::OkStatus();
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "serves a model repository over gRPC.\n"
@@ -138,106 +246,16 @@ int Main(int argc, char** argv) {
   std::vector<char*> args = NormalizeFlagNames(argc, argv, storage);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   g_verbose = absl::GetFlag(FLAGS_log_level) == "info";
-  const std::string repository_dir = absl::GetFlag(FLAGS_model_repository);
-  if (repository_dir.empty()) {
+  if (absl::GetFlag(FLAGS_model_repository).empty()) {
     std::cerr << "lineserve-server: --model-repository is required (see "
                  "--help)\n";
     return 2;
   }
-
-  // Signals are taken by one thread with sigwait; every other thread,
-  // including gRPC's and LibTorch's, is created with them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  const int threads =
-      absl::GetFlag(FLAGS_torch_threads) > 0
-          ? absl::GetFlag(FLAGS_torch_threads)
-          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (absl::Status status = ConfigureLibTorchThreads(threads, 1);
-      !status.ok()) {
+  const sigset_t signals = BlockShutdownSignals();
+  if (absl::Status status = Serve(signals); !status.ok()) {
     std::cerr << "lineserve-server: " << status.message() << "\n";
-    return 2;
+    return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  Log(absl::StrCat("LibTorch intra-op threads: ", threads));
-
-  // Before the repository: it reports every load to the metrics, and is
-  // destroyed before them.
-  auto metrics = StartMetrics();
-  if (!metrics.ok()) {
-    std::cerr << "lineserve-server: " << metrics.status().message() << "\n";
-    return 1;
-  }
-
-  ModelRepositoryOptions repo_options;
-  repo_options.root = repository_dir;
-  repo_options.device_override = absl::GetFlag(FLAGS_device);
-  if (*metrics != nullptr) {
-    repo_options.observer_factory = (*metrics)->batcher_observer_factory();
-    repo_options.observer = metrics->get();
-  }
-  auto repository = ModelRepository::Create(repo_options);
-  if (!repository.ok()) {
-    std::cerr << "lineserve-server: " << repository.status().message() << "\n";
-    return 1;
-  }
-  if (*metrics != nullptr) {
-    (*metrics)->SetModelStatusSource(
-        [repo = repository->get()] { return repo->List(); });
-  }
-  // Destroyed before the repository, on every way out: a scrape must not
-  // list a repository that is gone.
-  absl::Cleanup forget_repository = [&metrics] {
-    if (*metrics != nullptr) (*metrics)->SetModelStatusSource(nullptr);
-  };
-  if (absl::Status status = (*repository)->LoadAll(); !status.ok()) {
-    std::cerr << "lineserve-server: " << status.message() << "\n";
-    return 1;
-  }
-  for (const auto& model : (*repository)->List()) {
-    std::string versions;
-    for (const auto& v : model.versions()) {
-      absl::StrAppend(&versions, " v", v.version(), "=",
-                      lineserve::v1::VersionState_Name(v.state()),
-                      v.message().empty() ? "" : " (" + v.message() + ")");
-    }
-    Log(absl::StrCat("model ", model.name(), ":", versions));
-  }
-
-  LineServerOptions options;
-  options.address = absl::GetFlag(FLAGS_grpc_address);
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.observer = metrics->get();
-  auto server = LineServer::Start(options, repository->get());
-  if (!server.ok()) {
-    std::cerr << "lineserve-server: " << server.status().message() << "\n";
-    return 1;
-  }
-  const std::string address = options.address;
-  const std::string host = address.substr(0, address.rfind(':'));
-  Log(absl::StrCat("serving gRPC on ", host, ":", (*server)->port()));
-  WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
-
-  const absl::Duration grace =
-      absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
-  std::thread watcher([&] {
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
-    Log(absl::StrCat("signal ", signal_number,
-                     ": draining (health NOT_SERVING, refusing new calls)"));
-    // The server stops taking calls and waits for those in flight while the
-    // batchers flush their queues at once instead of waiting out their
-    // delays; then the models unload.
-    std::thread stop_server([&] { (*server)->Shutdown(grace); });
-    (*repository)->Shutdown();
-    stop_server.join();
-  });
-  (*server)->Wait();
-  watcher.join();
-  ServableModel::WaitForDetachedDrains();
   Log("stopped");
   return 0;
 }

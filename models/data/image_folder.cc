@@ -8,8 +8,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/file_util.h"
-#include "server/common/status_macros.h"
+#include "models/base/file_util.h"
+#include "models/base/status_macros.h"
 
 namespace lineserve::data {
 namespace fs = std::filesystem;

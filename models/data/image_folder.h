@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/preprocess/image_preprocessor.h"
+#include "models/preprocess/image_preprocessor.h"
 
 namespace lineserve::data {
 

@@ -8,9 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "models/base/file_util.h"
+#include "models/base/status_macros.h"
 #include "models/datagen/deterministic_random.h"
-#include "server/common/file_util.h"
-#include "server/common/status_macros.h"
+#include "models/preprocess/image_encode.h"
 
 namespace lineserve::datagen {
 namespace {

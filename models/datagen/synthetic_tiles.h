@@ -28,7 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/preprocess/image.h"
+#include "models/preprocess/image.h"
 
 namespace lineserve::datagen {
 

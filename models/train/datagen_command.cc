@@ -2,9 +2,9 @@
 
 #include <iostream>
 
+#include "models/base/command_line.h"
 #include "models/datagen/synthetic_production.h"
 #include "models/datagen/synthetic_tiles.h"
-#include "server/common/command_line.h"
 
 namespace lineserve::train {
 

@@ -14,17 +14,17 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "models/base/file_util.h"
+#include "models/base/status_macros.h"
+#include "models/config/model_config.h"
 #include "models/data/csv_table.h"
 #include "models/data/split.h"
+#include "models/preprocess/tabular_encoder.h"
 #include "models/train/evaluation.h"
 #include "models/train/model_artifacts.h"
 #include "models/train/networks.h"
 #include "models/train/progress.h"
 #include "models/train/publish.h"
-#include "server/common/file_util.h"
-#include "server/common/status_macros.h"
-#include "server/preprocess/tabular_encoder.h"
-#include "server/repository/model_config.h"
 
 namespace lineserve::train {
 namespace {
@@ -202,14 +202,15 @@ absl::StatusOr<torch::jit::Module> FitBoosting(
   return BuildObliviousTreeModel(ensemble);
 }
 
-// An ensemble of small MLPs with the input scaling baked in.
-torch::jit::Module FitMlp(const EfficiencyTrainOptions& options,
-                          const std::vector<FeatureColumn>& columns,
-                          const FitData& d, nlohmann::json& training,
-                          std::ostream& log) {
+// The network's shape and its input scaling, fitted on the fit rows.
+// Heavy-tailed non-negative counts (incentive, overtime minutes, WIP) are
+// log-compressed first; one-hot slots are left as they are. `transformed`
+// names the log-compressed features.
+TabularMlpOptions MlpNetworkOptions(const EfficiencyTrainOptions& options,
+                                    const std::vector<FeatureColumn>& columns,
+                                    const FitData& d,
+                                    std::vector<std::string>* transformed) {
   const int64_t width = d.x.size(1);
-  // Heavy-tailed non-negative counts (incentive, overtime minutes, WIP) are
-  // log-compressed first; one-hot slots are left as they are.
   TabularMlpOptions net;
   net.inputs = static_cast<int>(width);
   net.hidden = options.hidden;
@@ -218,7 +219,6 @@ torch::jit::Module FitMlp(const EfficiencyTrainOptions& options,
   net.mean.assign(width, 0.0f);
   net.std.assign(width, 1.0f);
   net.log_transform.assign(width, false);
-  std::vector<std::string> transformed;
   const torch::Tensor fit_x =
       d.x.index_select(0, torch::tensor(std::vector<int64_t>(
                               d.fit_rows.begin(), d.fit_rows.end())));
@@ -231,13 +231,58 @@ torch::jit::Module FitMlp(const EfficiencyTrainOptions& options,
     torch::Tensor v = fit_x.select(1, offset);
     if (v.min().item<float>() >= 0.0f && v.max().item<float>() > 100.0f) {
       net.log_transform[offset] = true;
-      transformed.push_back(column.feature.name());
+      transformed->push_back(column.feature.name());
       v = torch::log1p(v);
     }
     net.mean[offset] = v.mean().item<float>();
     net.std[offset] = std::max(v.std().item<float>(), 1e-6f);
     ++offset;
   }
+  return net;
+}
+
+// One pass over the fit rows in a new order (the previous one reshuffled);
+// returns the mean loss per row.
+double MlpEpoch(const EfficiencyTrainOptions& options, const FitData& d,
+                torch::jit::Module& module, torch::optim::AdamW& optimizer,
+                std::vector<int>& order, std::mt19937_64& rng) {
+  module.train();
+  for (size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[rng() % i]);
+  }
+  double loss_sum = 0;
+  for (size_t start = 0; start < order.size(); start += options.batch_size) {
+    const size_t end = std::min(order.size(), start + options.batch_size);
+    torch::Tensor idx = torch::tensor(
+        std::vector<int64_t>(order.begin() + start, order.begin() + end));
+    torch::Tensor pred = module.forward({d.x.index_select(0, idx)}).toTensor();
+    // L1 optimises the figure the plant reads (mean absolute error); each
+    // ensemble member is fitted on its own.
+    torch::Tensor loss =
+        (pred - d.y.index_select(0, idx).expand_as(pred)).abs().mean();
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    loss_sum += loss.item<double>() * (end - start);
+  }
+  return loss_sum / order.size();
+}
+
+// The epoch with the best early-stopping MAE so far and its weights.
+struct BestEpoch {
+  double mae = std::numeric_limits<double>::infinity();
+  int epoch = 0;
+  std::vector<torch::Tensor> state;
+};
+
+// An ensemble of small MLPs with the input scaling baked in.
+torch::jit::Module FitMlp(const EfficiencyTrainOptions& options,
+                          const std::vector<FeatureColumn>& columns,
+                          const FitData& d, nlohmann::json& training,
+                          std::ostream& log) {
+  std::vector<std::string> transformed;
+  const TabularMlpOptions net =
+      MlpNetworkOptions(options, columns, d, &transformed);
   if (!transformed.empty()) {
     log << "log-scaled features: " << absl::StrJoin(transformed, ", ")
         << std::endl;
@@ -255,105 +300,113 @@ torch::jit::Module FitMlp(const EfficiencyTrainOptions& options,
   std::mt19937_64 rng(options.seed);
   std::vector<int> order = d.fit_rows;
   EpochProgress progress(log, options.max_epochs);
-  double best_mae = std::numeric_limits<double>::infinity();
-  int best_epoch = 0, epochs_run = 0;
-  std::vector<torch::Tensor> best_state = SnapshotState(module);
+  BestEpoch best{std::numeric_limits<double>::infinity(), 0,
+                 SnapshotState(module)};
+  int epochs_run = 0;
   const int report_every = std::max(1, options.max_epochs / 20);
   for (int epoch = 1; epoch <= options.max_epochs; ++epoch) {
-    module.train();
-    for (size_t i = order.size(); i > 1; --i) {
-      std::swap(order[i - 1], order[rng() % i]);
-    }
-    double loss_sum = 0;
-    for (size_t start = 0; start < order.size(); start += options.batch_size) {
-      const size_t end = std::min(order.size(), start + options.batch_size);
-      torch::Tensor idx = torch::tensor(
-          std::vector<int64_t>(order.begin() + start, order.begin() + end));
-      torch::Tensor pred =
-          module.forward({d.x.index_select(0, idx)}).toTensor();
-      // L1 optimises the figure the plant reads (mean absolute error); each
-      // ensemble member is fitted on its own.
-      torch::Tensor loss =
-          (pred - d.y.index_select(0, idx).expand_as(pred)).abs().mean();
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>() * (end - start);
-    }
+    const double loss = MlpEpoch(options, d, module, optimizer, order, rng);
     epochs_run = epoch;
     module.eval();
     const double val_mae =
         EvaluateRegression(val_truth, Predict(module, d.x, d.val_rows)).mae;
-    if (val_mae < best_mae) {
-      best_mae = val_mae;
-      best_epoch = epoch;
-      best_state = SnapshotState(module);
-    }
+    if (val_mae < best.mae) best = {val_mae, epoch, SnapshotState(module)};
     if (epoch % report_every == 0 || epoch == 1) {
-      progress.Report(
-          epoch, absl::StrFormat("train L1 %.4f  early-stopping MAE %.4f "
-                                 "(best %.4f @%d)",
-                                 loss_sum / order.size(), val_mae, best_mae,
-                                 best_epoch));
+      progress.Report(epoch,
+                      absl::StrFormat("train L1 %.4f  early-stopping MAE %.4f "
+                                      "(best %.4f @%d)",
+                                      loss, val_mae, best.mae, best.epoch));
     }
-    if (epoch - best_epoch >= options.patience) {
+    if (epoch - best.epoch >= options.patience) {
       log << "early stop at epoch " << epoch << ": no better MAE for "
           << options.patience << " epochs" << std::endl;
       break;
     }
   }
-  RestoreState(module, best_state);
+  RestoreState(module, best.state);
   training["epochs_run"] = epochs_run;
-  training["best_epoch"] = best_epoch;
-  training["early_stopping_mae"] = best_mae;
+  training["best_epoch"] = best.epoch;
+  training["early_stopping_mae"] = best.mae;
   training["hidden"] = options.hidden;
   training["ensemble"] = options.ensemble;
   training["log_scaled_features"] = transformed;
   return module;
 }
 
-absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
-                                  std::ostream& log) {
-  ASSIGN_OR_RETURN(data::CsvTable table, data::ReadCsv(options.csv_path));
+// The table and the rows whose target is a number: rows without one cannot
+// teach or test anything.
+struct TargetRows {
+  data::CsvTable table;
+  size_t target = 0;           // the target's column
+  std::vector<size_t> usable;  // table rows with a numeric target
+  std::vector<double> y;       // their targets, same order
+};
+
+absl::StatusOr<TargetRows> ReadTargetRows(const EfficiencyTrainOptions& options,
+                                          std::ostream& log) {
+  TargetRows rows;
+  ASSIGN_OR_RETURN(rows.table, data::ReadCsv(options.csv_path));
+  const data::CsvTable& table = rows.table;
   const auto target = table.ColumnIndex(options.target_column);
   if (!target) {
     return absl::InvalidArgumentError(absl::StrCat(
         options.csv_path, ": no column \"", options.target_column,
         "\" (--target); columns are: ", absl::StrJoin(table.columns, ", ")));
   }
-  // Rows without a usable target cannot teach or test anything.
-  std::vector<size_t> usable;
-  std::vector<double> y_all;
+  rows.target = *target;
   for (size_t r = 0; r < table.rows.size(); ++r) {
     if (auto y = data::ParseNumber(table.rows[r][*target])) {
-      usable.push_back(r);
-      y_all.push_back(*y);
+      rows.usable.push_back(r);
+      rows.y.push_back(*y);
     }
   }
-  if (usable.size() < table.rows.size()) {
-    log << "skipping " << table.rows.size() - usable.size()
+  if (rows.usable.size() < table.rows.size()) {
+    log << "skipping " << table.rows.size() - rows.usable.size()
         << " rows without a numeric " << options.target_column << std::endl;
   }
-  if (usable.size() < 20) {
+  if (rows.usable.size() < 20) {
     return absl::InvalidArgumentError(
-        absl::StrCat(options.csv_path, ": ", usable.size(),
+        absl::StrCat(options.csv_path, ": ", rows.usable.size(),
                      " usable rows, at least 20 are needed"));
   }
-  const int n = static_cast<int>(usable.size());
-  const data::Split outer =
-      data::RandomSplit(n, options.test_fraction, options.seed);
+  return rows;
+}
+
+// Which usable rows fit the model, which stop its training early and which
+// are held out for the reported figures.
+struct RowSplit {
+  data::Split outer;  // train / held-out test, indices into the usable rows
+  std::vector<int> fit_rows;        // part of outer.train
+  std::vector<int> val_rows;        // the rest of outer.train
+  std::vector<int> train_csv_rows;  // outer.train as table rows
+};
+
+RowSplit SplitRows(const EfficiencyTrainOptions& options,
+                   const TargetRows& rows) {
+  RowSplit split;
+  const int n = static_cast<int>(rows.usable.size());
+  split.outer = data::RandomSplit(n, options.test_fraction, options.seed);
   const data::Split inner =
-      data::RandomSplit(static_cast<int>(outer.train.size()),
+      data::RandomSplit(static_cast<int>(split.outer.train.size()),
                         options.validation_fraction, options.seed + 1);
-  std::vector<int> fit_rows, val_rows, train_csv_rows;
-  for (int i : inner.train) fit_rows.push_back(outer.train[i]);
-  for (int i : inner.validation) val_rows.push_back(outer.train[i]);
-  for (int i : outer.train) train_csv_rows.push_back(usable[i]);
+  for (int i : inner.train) split.fit_rows.push_back(split.outer.train[i]);
+  for (int i : inner.validation) split.val_rows.push_back(split.outer.train[i]);
+  for (int i : split.outer.train) {
+    split.train_csv_rows.push_back(rows.usable[i]);
+  }
+  return split;
+}
 
-  const std::vector<FeatureColumn> columns =
-      ChooseFeatures(options, table, *target, train_csv_rows, log);
-  if (columns.empty()) return absl::InvalidArgumentError("no usable features");
+// The config proposed for the new version, and the server's encoder for
+// its features.
+struct ProposedModel {
+  ModelConfig config;
+  TabularEncoder encoder;
+};
 
+absl::StatusOr<ProposedModel> ProposeModel(
+    const EfficiencyTrainOptions& options,
+    const std::vector<FeatureColumn>& columns) {
   ModelConfig config;
   config.set_name(options.model_name);
   config.set_task(lineserve::v1::TASK_KIND_TABULAR_REGRESSION);
@@ -366,11 +419,10 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
   }
   ASSIGN_OR_RETURN(TabularEncoder encoder,
                    TabularEncoder::Create(config.tabular()));
-  const int64_t width = static_cast<int64_t>(encoder.width());
   auto* input = config.add_input();
   input->set_name("features");
   input->set_data_type(lineserve::v1::TYPE_FP32);
-  input->add_dims(width);
+  input->add_dims(static_cast<int64_t>(encoder.width()));
   auto* output = config.add_output();
   output->set_name(options.target_column);
   output->set_data_type(lineserve::v1::TYPE_FP32);
@@ -380,12 +432,20 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
       options.max_queue_delay_microseconds);
   config.set_device("auto");
   ApplyModelConfigDefaults(config);
+  return ProposedModel{std::move(config), std::move(encoder)};
+}
 
-  // Encode with the server's own encoder, so training sees what serving
-  // will feed the model.
+// The usable rows as model inputs, [rows, encoder width] row-major. The
+// server's own encoder does it, so training sees what serving will feed
+// the model.
+absl::StatusOr<std::vector<float>> EncodeRows(
+    const EfficiencyTrainOptions& options, const TargetRows& rows,
+    const std::vector<FeatureColumn>& columns, const TabularEncoder& encoder) {
+  const int n = static_cast<int>(rows.usable.size());
+  const int64_t width = static_cast<int64_t>(encoder.width());
   std::vector<float> x_all(static_cast<size_t>(n) * width);
   for (int i = 0; i < n; ++i) {
-    const auto& cells = table.rows[usable[i]];
+    const auto& cells = rows.table.rows[rows.usable[i]];
     preprocess::FeatureRow row;
     for (const auto& column : columns) {
       const std::string& cell = cells[column.csv_index];
@@ -396,81 +456,120 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
         row.emplace_back(column.feature.name(), cell);
       }
     }
-    RETURN_IF_ERROR(
-        AnnotateStatus(encoder.Encode(row, &x_all[i * width]),
-                       absl::StrCat(options.csv_path, " row ", usable[i] + 2)));
+    RETURN_IF_ERROR(AnnotateStatus(
+        encoder.Encode(row, &x_all[i * width]),
+        absl::StrCat(options.csv_path, " row ", rows.usable[i] + 2)));
   }
-  torch::Tensor x = torch::from_blob(x_all.data(), {n, width}, torch::kFloat32);
-  torch::Tensor y =
-      torch::tensor(std::vector<float>(y_all.begin(), y_all.end()))
-          .unsqueeze(1);
+  return x_all;
+}
 
-  log << "features: " << columns.size() << " columns -> " << width
-      << " model inputs; rows: " << fit_rows.size() << " fit, "
-      << val_rows.size() << " early-stopping, " << outer.validation.size()
-      << " held out" << std::endl;
-  const FitData fit_data{x, y, y_all, fit_rows, val_rows};
+// The trained module, in eval mode, and what its training reports.
+struct FittedModel {
   torch::jit::Module module;
   nlohmann::json training;
+};
+
+absl::StatusOr<FittedModel> FitModel(const EfficiencyTrainOptions& options,
+                                     const std::vector<FeatureColumn>& columns,
+                                     const FitData& fit_data,
+                                     std::ostream& log) {
+  FittedModel fitted;
   EpochProgress clock(log, 1);
   if (options.learner == "boosting") {
-    ASSIGN_OR_RETURN(module, FitBoosting(options, fit_data, training, log));
+    ASSIGN_OR_RETURN(fitted.module,
+                     FitBoosting(options, fit_data, fitted.training, log));
   } else if (options.learner == "mlp") {
-    module = FitMlp(options, columns, fit_data, training, log);
+    fitted.module = FitMlp(options, columns, fit_data, fitted.training, log);
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "--learner: \"", options.learner, "\" is not boosting or mlp"));
   }
-  training["learner"] = options.learner;
-  training["csv"] = options.csv_path;
-  training["seconds"] = clock.ElapsedSeconds();
-  module.eval();
-  auto predict = [&](const std::vector<int>& rows) {
-    return Predict(module, x, rows);
-  };
-  auto truth = [&](const std::vector<int>& rows) {
-    std::vector<double> values;
-    for (int r : rows) values.push_back(y_all[r]);
-    return values;
-  };
+  fitted.training["learner"] = options.learner;
+  fitted.training["csv"] = options.csv_path;
+  fitted.training["seconds"] = clock.ElapsedSeconds();
+  fitted.module.eval();
+  return fitted;
+}
 
-  const std::vector<double> test_truth = truth(outer.validation);
-  const RegressionReport report =
-      EvaluateRegression(test_truth, predict(outer.validation));
-
-  // Baselines a model must beat to be worth serving.
+// Baselines a model must beat to be worth serving, on the held-out rows.
+nlohmann::json Baselines(const TargetRows& rows, const data::Split& outer,
+                         const std::vector<double>& test_truth) {
   double train_mean = 0;
-  for (int r : outer.train) train_mean += y_all[r];
+  for (int r : outer.train) train_mean += rows.y[r];
   train_mean /= outer.train.size();
   nlohmann::json baselines;
   baselines["training_mean"] = ToJson(EvaluateRegression(
       test_truth, std::vector<double>(test_truth.size(), train_mean)));
-  if (auto planned = table.ColumnIndex("targeted_productivity")) {
+  if (auto planned = rows.table.ColumnIndex("targeted_productivity")) {
     std::vector<double> plan;
     for (int r : outer.validation) {
-      plan.push_back(data::ParseNumber(table.rows[usable[r]][*planned])
-                         .value_or(train_mean));
+      plan.push_back(
+          data::ParseNumber(rows.table.rows[rows.usable[r]][*planned])
+              .value_or(train_mean));
     }
     baselines["targeted_productivity"] =
         ToJson(EvaluateRegression(test_truth, plan));
   }
+  return baselines;
+}
 
+// metrics.json: the model's figures on the held-out rows against the
+// baselines, and how it was trained.
+nlohmann::json Metrics(const EfficiencyTrainOptions& options,
+                       const TargetRows& rows, const data::Split& outer,
+                       const std::vector<FeatureColumn>& columns,
+                       const torch::Tensor& x, FittedModel& fitted) {
+  std::vector<double> test_truth;
+  for (int r : outer.validation) test_truth.push_back(rows.y[r]);
+  const RegressionReport report = EvaluateRegression(
+      test_truth, Predict(fitted.module, x, outer.validation));
   nlohmann::json metrics = ToJson(report);
   metrics["task"] = "tabular_regression";
   metrics["target"] = options.target_column;
-  metrics["baselines"] = baselines;
+  metrics["baselines"] = Baselines(rows, outer, test_truth);
   metrics["split"] = {{"method", "random"},
                       {"test_fraction", options.test_fraction},
                       {"train_count", outer.train.size()},
                       {"test_count", outer.validation.size()},
                       {"seed", options.seed}};
   std::vector<std::string> feature_names;
-  for (const auto& column : columns)
+  for (const auto& column : columns) {
     feature_names.push_back(column.feature.name());
+  }
   metrics["features"] = feature_names;
-  metrics["training"] = training;
-  return PublishModel(module, x.slice(0, 0, std::min<int64_t>(8, n)),
-                      std::move(metrics), config, options.repository,
+  metrics["training"] = fitted.training;
+  return metrics;
+}
+
+absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
+                                  std::ostream& log) {
+  ASSIGN_OR_RETURN(const TargetRows rows, ReadTargetRows(options, log));
+  const RowSplit split = SplitRows(options, rows);
+  const std::vector<FeatureColumn> columns = ChooseFeatures(
+      options, rows.table, rows.target, split.train_csv_rows, log);
+  if (columns.empty()) return absl::InvalidArgumentError("no usable features");
+  ASSIGN_OR_RETURN(ProposedModel proposed, ProposeModel(options, columns));
+  ASSIGN_OR_RETURN(std::vector<float> x_all,
+                   EncodeRows(options, rows, columns, proposed.encoder));
+
+  const int64_t n = static_cast<int64_t>(rows.usable.size());
+  const int64_t width = static_cast<int64_t>(proposed.encoder.width());
+  torch::Tensor x = torch::from_blob(x_all.data(), {n, width}, torch::kFloat32);
+  torch::Tensor y =
+      torch::tensor(std::vector<float>(rows.y.begin(), rows.y.end()))
+          .unsqueeze(1);
+  log << "features: " << columns.size() << " columns -> " << width
+      << " model inputs; rows: " << split.fit_rows.size() << " fit, "
+      << split.val_rows.size() << " early-stopping, "
+      << split.outer.validation.size() << " held out" << std::endl;
+
+  const FitData fit_data{x, y, rows.y, split.fit_rows, split.val_rows};
+  ASSIGN_OR_RETURN(FittedModel fitted,
+                   FitModel(options, columns, fit_data, log));
+  nlohmann::json metrics =
+      Metrics(options, rows, split.outer, columns, x, fitted);
+  return PublishModel(fitted.module, x.slice(0, 0, std::min<int64_t>(8, n)),
+                      std::move(metrics), proposed.config, options.repository,
                       options.overwrite_config);
 }
 

@@ -15,12 +15,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "models/base/command_line.h"
+#include "models/base/file_util.h"
 #include "models/train/datagen_command.h"
 #include "models/train/efficiency_trainer.h"
 #include "models/train/model_artifacts.h"
 #include "models/train/quality_trainer.h"
-#include "server/common/command_line.h"
-#include "server/common/file_util.h"
 
 namespace lineserve::train {
 namespace {

@@ -8,8 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "server/common/status_macros.h"
-#include "server/repository/model_config.h"
+#include "models/base/status_macros.h"
+#include "models/config/model_config.h"
 
 namespace lineserve::train {
 namespace fs = std::filesystem;

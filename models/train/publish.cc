@@ -1,7 +1,7 @@
 #include "models/train/publish.h"
 
-#include "server/common/file_util.h"
-#include "server/common/status_macros.h"
+#include "models/base/file_util.h"
+#include "models/base/status_macros.h"
 
 namespace lineserve::train {
 

@@ -9,18 +9,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "models/base/file_util.h"
+#include "models/base/status_macros.h"
+#include "models/config/model_config.h"
 #include "models/data/image_folder.h"
 #include "models/data/split.h"
+#include "models/postprocess/classification.h"
+#include "models/preprocess/image_preprocessor.h"
 #include "models/train/evaluation.h"
 #include "models/train/model_artifacts.h"
 #include "models/train/networks.h"
 #include "models/train/progress.h"
 #include "models/train/publish.h"
-#include "server/common/file_util.h"
-#include "server/common/status_macros.h"
-#include "server/postprocess/classification.h"
-#include "server/preprocess/image_preprocessor.h"
-#include "server/repository/model_config.h"
 
 namespace lineserve::train {
 namespace {
@@ -222,6 +222,11 @@ std::vector<float> BalancingWeights(const std::vector<double>& counts,
 struct Dataset {
   data::ImageFolder folder;
   int ok_index = 0;
+  std::string masks_dir;  // empty for cnn
+  // The decoded pixels. The tensors below view them without a copy, so a
+  // Dataset is not moved once they are set.
+  std::vector<float> pixels;
+  std::vector<float> mask_pixels;
   torch::Tensor images;  // [N, C, S, S]
   torch::Tensor masks;   // [N, 1, S, S] defect fraction; undefined for cnn
   torch::Tensor labels;  // [N] int64
@@ -262,17 +267,28 @@ DefectScoreReport ScoreReport(
   return EvaluateDefectScores(scores, truth, options.target_defect_recall);
 }
 
-FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
-                     const data::Split& split, int fold, int folds,
-                     std::ostream& log) {
+// Cells of the segmentation network are stride x stride pixels: every
+// block after the first halves the resolution.
+int64_t CellStride(const QualityTrainOptions& options) {
+  return int64_t{1} << std::max<int64_t>(
+             0, static_cast<int64_t>(options.block_channels.size()) - 1);
+}
+
+// Loss weights against the class imbalance, from the training side only.
+struct ClassBalance {
+  // Per class: of images for the cnn, of cells for the segmentation network.
+  std::vector<float> weights;
+  torch::Tensor class_weights;  // `weights` as a tensor
+  // The image-level loss of the segmentation network weighs the two sides
+  // of the verdict the same way.
+  float defect_weight = 1.0f;
+};
+
+ClassBalance BalanceClasses(const QualityTrainOptions& options,
+                            const Dataset& data, const data::Split& split,
+                            int64_t stride) {
   const int k = static_cast<int>(data.folder.classes.size());
   const bool segmentation = IsSegmentation(options);
-  const int64_t stride =
-      int64_t{1} << std::max<int64_t>(
-          0, static_cast<int64_t>(options.block_channels.size()) - 1);
-
-  // Class weights against the imbalance, from the training side only: of
-  // images for the cnn, of cells for the segmentation network.
   std::vector<double> counts(k, 0.0);
   double train_defects = 0;
   for (int i : split.train) {
@@ -289,20 +305,23 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
     const torch::Tensor histogram = torch::bincount(cells.flatten(), {}, k);
     for (int c = 0; c < k; ++c) counts[c] = histogram[c].item<double>();
   }
-  const std::vector<float> weights =
-      BalancingWeights(counts, options.class_weight_power);
-  const torch::Tensor class_weights = torch::tensor(weights);
-  // The image-level loss of the segmentation network weighs the two sides
-  // of the verdict the same way.
+  ClassBalance balance;
+  balance.weights = BalancingWeights(counts, options.class_weight_power);
+  balance.class_weights = torch::tensor(balance.weights);
   const double train_oks =
       static_cast<double>(split.train.size()) - train_defects;
-  const float defect_weight = static_cast<float>(
+  balance.defect_weight = static_cast<float>(
       std::pow(std::max(1.0, train_oks) / std::max(1.0, train_defects),
                options.class_weight_power));
+  return balance;
+}
 
-  torch::manual_seed(options.seed + fold);
-  torch::jit::Module module;
-  if (segmentation) {
+// A freshly initialised network of the chosen architecture; its weights
+// come from LibTorch's generator.
+torch::jit::Module BuildNetwork(const QualityTrainOptions& options,
+                                const Dataset& data) {
+  const int k = static_cast<int>(data.folder.classes.size());
+  if (IsSegmentation(options)) {
     SegmentationInspectorOptions net;
     net.in_channels = static_cast<int>(data.images.size(1));
     net.num_classes = k;
@@ -312,128 +331,208 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
     net.top_k = options.top_k;
     net.flip_averaging = options.flip_averaging;
     net.labels = data.folder.classes;
-    module = BuildSegmentationInspector(net);
-  } else {
-    InspectionCnnOptions net;
-    net.in_channels = static_cast<int>(data.images.size(1));
-    net.num_classes = k;
-    net.block_channels = options.block_channels;
-    net.convs_per_block = options.convs_per_block;
-    net.flip_averaging = options.flip_averaging;
-    net.labels = data.folder.classes;
-    module = BuildInspectionCnn(net);
+    return BuildSegmentationInspector(net);
   }
-  torch::optim::AdamW optimizer(
-      TrainableParameters(module),
-      torch::optim::AdamWOptions(options.learning_rate)
-          .weight_decay(options.weight_decay));
+  InspectionCnnOptions net;
+  net.in_channels = static_cast<int>(data.images.size(1));
+  net.num_classes = k;
+  net.block_channels = options.block_channels;
+  net.convs_per_block = options.convs_per_block;
+  net.flip_averaging = options.flip_averaging;
+  net.labels = data.folder.classes;
+  return BuildInspectionCnn(net);
+}
 
-  std::mt19937_64 rng(options.seed * 1000003 + fold);
-  std::vector<int> order = split.train;
-  const int steps_per_epoch = static_cast<int>(
-      (order.size() + options.batch_size - 1) / options.batch_size);
-  const int total_steps = std::max(1, steps_per_epoch * options.epochs);
+// One fold's network with its optimizer. `cells` gives the per-cell logits
+// the segmentation loss reads; the cnn does not use it.
+struct FoldModel {
+  FoldModel(torch::jit::Module network, const QualityTrainOptions& options)
+      : module(std::move(network)),
+        optimizer(TrainableParameters(module),
+                  torch::optim::AdamWOptions(options.learning_rate)
+                      .weight_decay(options.weight_decay)),
+        cells(
+            module.get_method(IsSegmentation(options) ? "cells" : "forward")) {}
+
+  torch::jit::Module module;
+  torch::optim::AdamW optimizer;
+  torch::jit::Method cells;
+};
+
+// Where a fold's training stands between epochs: each epoch reshuffles the
+// previous order with the same generator, and the learning rate follows
+// the step count.
+struct FoldSchedule {
+  std::mt19937_64 rng;
+  std::vector<int> order;
+  int total_steps = 1;
   int step = 0;
+};
+
+FoldSchedule StartSchedule(const QualityTrainOptions& options,
+                           const data::Split& split, int fold) {
+  FoldSchedule schedule{std::mt19937_64(options.seed * 1000003 + fold),
+                        split.train};
+  const int steps_per_epoch = static_cast<int>(
+      (schedule.order.size() + options.batch_size - 1) / options.batch_size);
+  schedule.total_steps = std::max(1, steps_per_epoch * options.epochs);
+  return schedule;
+}
+
+// One-cycle schedule: short linear warm-up, then cosine decay to 0.
+double OneCycleLearningRate(double peak, int step, int total_steps) {
+  const double t = static_cast<double>(step) / total_steps;
+  const double warm = 0.05;
+  return t < warm ? peak * (t / warm + 0.01)
+                  : peak * 0.5 * (1 + std::cos(M_PI * (t - warm) / (1 - warm)));
+}
+
+void SetLearningRate(torch::optim::AdamW& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  }
+}
+
+// What every training step of a fold reads.
+struct StepContext {
+  const QualityTrainOptions& options;
+  const Dataset& data;
+  const ClassBalance& balance;
+  int64_t stride;
+};
+
+// The cell loss and the verdict's loss on an augmented (and, with --crop,
+// cropped) batch of images and their masks.
+torch::Tensor SegmentationLoss(const StepContext& c, FoldModel& model,
+                               const torch::Tensor& index,
+                               const torch::Tensor& y, std::mt19937_64& rng) {
+  const QualityTrainOptions& options = c.options;
+  const Dataset& data = c.data;
+  torch::Tensor both = Augment(torch::cat({data.images.index_select(0, index),
+                                           data.masks.index_select(0, index)},
+                                          1),
+                               rng, data.pad_value);
+  if (options.crop_size > 0 && options.crop_size < both.size(2)) {
+    both =
+        RandomCrops(both, y != data.ok_index, options.crop_size, c.stride, rng);
+  }
+  const int64_t channels = data.images.size(1);
+  const torch::Tensor x = both.slice(1, 0, channels);
+  const torch::Tensor targets = CellTargets(
+      both.slice(1, channels, channels + 1), y, c.stride, data.ok_index);
+  const torch::Tensor cells = model.cells({x}).toTensor();
+  const torch::Tensor cell_loss = torch::nn::functional::cross_entropy(
+      cells, targets,
+      torch::nn::functional::CrossEntropyFuncOptions().weight(
+          c.balance.class_weights));
+  // The verdict is trained too: the aggregated defect probability against
+  // the image's label.
+  const torch::Tensor probs =
+      model.module.get_method("aggregate")({cells}).toTensor();
+  const torch::Tensor score =
+      (1.0 - probs.select(1, data.ok_index)).clamp(1e-6, 1.0 - 1e-6);
+  // A crop is a defect when it holds a defect cell (a whole image when its
+  // label says so).
+  const torch::Tensor is_defect =
+      options.crop_size > 0
+          ? (targets != data.ok_index).flatten(1).any(1).to(torch::kFloat)
+          : (y != data.ok_index).to(torch::kFloat);
+  const torch::Tensor image_loss =
+      -(c.balance.defect_weight * is_defect * torch::log(score) +
+        (1.0 - is_defect) * torch::log(1.0 - score))
+           .mean();
+  return cell_loss + image_loss;
+}
+
+// The whole-image loss of the cnn on an augmented batch.
+torch::Tensor CnnLoss(const StepContext& c, FoldModel& model,
+                      const torch::Tensor& index, const torch::Tensor& y,
+                      std::mt19937_64& rng) {
+  const torch::Tensor x =
+      Augment(c.data.images.index_select(0, index), rng, c.data.pad_value);
+  const torch::Tensor logits = model.module.forward({x}).toTensor();
+  return torch::nn::functional::cross_entropy(
+      logits, y,
+      torch::nn::functional::CrossEntropyFuncOptions().weight(
+          c.balance.class_weights));
+}
+
+// One pass over the fold's training images in a new order; returns the
+// mean loss per image.
+double TrainEpoch(const StepContext& c, FoldModel& model,
+                  FoldSchedule& schedule) {
+  const QualityTrainOptions& options = c.options;
+  std::vector<int>& order = schedule.order;
+  model.module.train();
+  for (size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[schedule.rng() % i]);
+  }
+  double loss_sum = 0;
+  for (size_t start = 0; start < order.size(); start += options.batch_size) {
+    SetLearningRate(model.optimizer,
+                    OneCycleLearningRate(options.learning_rate, schedule.step,
+                                         schedule.total_steps));
+    ++schedule.step;
+    const size_t end = std::min(order.size(), start + options.batch_size);
+    std::vector<int64_t> idx(order.begin() + start, order.begin() + end);
+    if (idx.size() < 2) continue;  // batch norm needs two samples
+    const torch::Tensor index = torch::tensor(idx);
+    const torch::Tensor y = c.data.labels.index_select(0, index);
+    const torch::Tensor loss =
+        IsSegmentation(options)
+            ? SegmentationLoss(c, model, index, y, schedule.rng)
+            : CnnLoss(c, model, index, y, schedule.rng);
+    model.optimizer.zero_grad();
+    loss.backward();
+    model.optimizer.step();
+    loss_sum += loss.item<double>() * idx.size();
+  }
+  return loss_sum / order.size();
+}
+
+// The epoch's progress detail. Every few epochs it adds a look at the
+// validation tiles, for the operator only: the schedule is fixed and the
+// last epoch is the model.
+std::string EpochDetail(const StepContext& c, torch::jit::Module& module,
+                        const data::Split& split, const std::string& fold_name,
+                        int epoch, double loss) {
+  std::string detail = absl::StrFormat("%sloss %.4f", fold_name, loss);
+  if (epoch % 5 == 0 && epoch != c.options.epochs) {
+    const DefectScoreReport report =
+        ScoreReport(c.options, c.data, split.validation,
+                    Probabilities(module, c.data.images, split.validation));
+    absl::StrAppendFormat(&detail, "  val auc %.3f  false alarms %.3f",
+                          report.roc_auc, report.at_target.false_alarm_rate);
+  }
+  return detail;
+}
+
+FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
+                     const data::Split& split, int fold, int folds,
+                     std::ostream& log) {
+  const int64_t stride = CellStride(options);
+  const ClassBalance balance = BalanceClasses(options, data, split, stride);
+  const StepContext context{options, data, balance, stride};
+  torch::manual_seed(options.seed + fold);
+  FoldModel model(BuildNetwork(options, data), options);
+  FoldSchedule schedule = StartSchedule(options, split, fold);
 
   const std::string fold_name =
       folds > 1 ? absl::StrCat("fold ", fold + 1, "/", folds, " ") : "";
   EpochProgress progress(log, options.epochs);
-  torch::jit::Method cells_method =
-      segmentation ? module.get_method("cells") : module.get_method("forward");
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-    module.train();
-    for (size_t i = order.size(); i > 1; --i) {
-      std::swap(order[i - 1], order[rng() % i]);
-    }
-    double loss_sum = 0;
-    for (size_t start = 0; start < order.size(); start += options.batch_size) {
-      // One-cycle schedule: short linear warm-up, then cosine decay to 0.
-      const double t = static_cast<double>(step) / total_steps;
-      const double warm = 0.05;
-      const double lr =
-          t < warm ? options.learning_rate * (t / warm + 0.01)
-                   : options.learning_rate * 0.5 *
-                         (1 + std::cos(M_PI * (t - warm) / (1 - warm)));
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
-      ++step;
-      const size_t end = std::min(order.size(), start + options.batch_size);
-      std::vector<int64_t> idx(order.begin() + start, order.begin() + end);
-      if (idx.size() < 2) continue;  // batch norm needs two samples
-      const torch::Tensor index = torch::tensor(idx);
-      const torch::Tensor y = data.labels.index_select(0, index);
-      torch::Tensor loss;
-      if (segmentation) {
-        torch::Tensor both =
-            Augment(torch::cat({data.images.index_select(0, index),
-                                data.masks.index_select(0, index)},
-                               1),
-                    rng, data.pad_value);
-        if (options.crop_size > 0 && options.crop_size < both.size(2)) {
-          both = RandomCrops(both, y != data.ok_index, options.crop_size,
-                             stride, rng);
-        }
-        const int64_t c = data.images.size(1);
-        const torch::Tensor x = both.slice(1, 0, c);
-        const torch::Tensor targets =
-            CellTargets(both.slice(1, c, c + 1), y, stride, data.ok_index);
-        const torch::Tensor cells = cells_method({x}).toTensor();
-        const torch::Tensor cell_loss = torch::nn::functional::cross_entropy(
-            cells, targets,
-            torch::nn::functional::CrossEntropyFuncOptions().weight(
-                class_weights));
-        // The verdict is trained too: the aggregated defect probability
-        // against the image's label.
-        const torch::Tensor probs =
-            module.get_method("aggregate")({cells}).toTensor();
-        const torch::Tensor score =
-            (1.0 - probs.select(1, data.ok_index)).clamp(1e-6, 1.0 - 1e-6);
-        // A crop is a defect when it holds a defect cell (a whole image
-        // when its label says so).
-        const torch::Tensor is_defect =
-            options.crop_size > 0
-                ? (targets != data.ok_index).flatten(1).any(1).to(torch::kFloat)
-                : (y != data.ok_index).to(torch::kFloat);
-        const torch::Tensor image_loss =
-            -(defect_weight * is_defect * torch::log(score) +
-              (1.0 - is_defect) * torch::log(1.0 - score))
-                 .mean();
-        loss = cell_loss + image_loss;
-      } else {
-        const torch::Tensor x =
-            Augment(data.images.index_select(0, index), rng, data.pad_value);
-        const torch::Tensor logits = module.forward({x}).toTensor();
-        loss = torch::nn::functional::cross_entropy(
-            logits, y,
-            torch::nn::functional::CrossEntropyFuncOptions().weight(
-                class_weights));
-      }
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>() * idx.size();
-    }
-    std::string detail =
-        absl::StrFormat("%sloss %.4f", fold_name, loss_sum / order.size());
-    // A look at the validation tiles every few epochs, for the operator
-    // only: the schedule is fixed and the last epoch is the model.
-    if (epoch % 5 == 0 && epoch != options.epochs) {
-      const DefectScoreReport report =
-          ScoreReport(options, data, split.validation,
-                      Probabilities(module, data.images, split.validation));
-      absl::StrAppendFormat(&detail, "  val auc %.3f  false alarms %.3f",
-                            report.roc_auc, report.at_target.false_alarm_rate);
-    }
-    progress.Report(epoch, detail);
+    const double loss = TrainEpoch(context, model, schedule);
+    progress.Report(epoch, EpochDetail(context, model.module, split, fold_name,
+                                       epoch, loss));
   }
-  module.eval();
+  model.module.eval();
   FoldResult result;
   result.validation = split.validation;
-  result.probabilities = Probabilities(module, data.images, split.validation);
+  result.probabilities =
+      Probabilities(model.module, data.images, split.validation);
   result.seconds = progress.ElapsedSeconds();
-  result.class_weights = weights;
-  result.module = std::move(module);
+  result.class_weights = balance.weights;
+  result.module = std::move(model.module);
   return result;
 }
 
@@ -495,8 +594,7 @@ nlohmann::json MeanAndSpread(const std::vector<nlohmann::json>& folds) {
   return {{"mean", mean}, {"std", spread}};
 }
 
-absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
-                                  std::ostream& log) {
+absl::Status CheckOptions(const QualityTrainOptions& options) {
   if (options.architecture != "segmentation" && options.architecture != "cnn") {
     return absl::InvalidArgumentError(
         absl::StrCat("--architecture: \"", options.architecture,
@@ -510,6 +608,11 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   if (options.folds < 1) {
     return absl::InvalidArgumentError("--folds must be >= 1");
   }
+  return absl::OkStatus();
+}
+
+// The listed images and which class is the good one; nothing decoded yet.
+absl::StatusOr<Dataset> ListDataset(const QualityTrainOptions& options) {
   Dataset data;
   ASSIGN_OR_RETURN(data.folder, data::ListImageFolder(options.data_dir));
   const auto& classes = data.folder.classes;
@@ -521,133 +624,194 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
                      options.ok_label, "\" (--ok-label)"));
   }
   data.ok_index = static_cast<int>(ok_it - classes.begin());
-  ASSIGN_OR_RETURN(ModelConfig config, ProposedConfig(options, data.folder));
+  return data;
+}
+
+// Decodes every image, and for segmentation its mask, once for all folds,
+// preprocessed as `config` tells the server to.
+absl::Status DecodeDataset(const QualityTrainOptions& options,
+                           const ModelConfig& config, std::ostream& log,
+                           Dataset* data) {
   ASSIGN_OR_RETURN(auto preprocessor,
                    preprocess::ImagePreprocessor::Create(config.image()));
-  data.pad_value = config.image().pad_value();
-
-  log << "data: " << data.folder.paths.size() << " images in " << classes.size()
-      << " classes:";
+  data->pad_value = config.image().pad_value();
+  const auto& classes = data->folder.classes;
+  log << "data: " << data->folder.paths.size() << " images in "
+      << classes.size() << " classes:";
   for (size_t c = 0; c < classes.size(); ++c) {
-    log << " " << classes[c] << "=" << data.folder.CountOf(c);
+    log << " " << classes[c] << "=" << data->folder.CountOf(c);
   }
   log << std::endl;
   EpochProgress load_clock(log, 1);
   ASSIGN_OR_RETURN(
-      std::vector<float> pixels,
-      data::LoadImageFolder(data.folder, preprocessor, options.threads));
-  std::vector<float> mask_pixels;
-  std::string masks_dir;
+      data->pixels,
+      data::LoadImageFolder(data->folder, preprocessor, options.threads));
   if (IsSegmentation(options)) {
-    ASSIGN_OR_RETURN(mask_pixels, LoadMasks(options, data.folder, &masks_dir));
+    ASSIGN_OR_RETURN(data->mask_pixels,
+                     LoadMasks(options, data->folder, &data->masks_dir));
   }
   log << absl::StrFormat("decoded and preprocessed in %.1f s",
                          load_clock.ElapsedSeconds())
       << std::endl;
 
-  const int64_t n = static_cast<int64_t>(data.folder.paths.size());
+  const int64_t n = static_cast<int64_t>(data->folder.paths.size());
   const int64_t s = options.image_size;
-  data.images = torch::from_blob(
-      pixels.data(), {n, preprocessor.channels(), s, s}, torch::kFloat32);
-  if (!mask_pixels.empty()) {
-    data.masks =
-        torch::from_blob(mask_pixels.data(), {n, 1, s, s}, torch::kFloat32);
+  data->images = torch::from_blob(
+      data->pixels.data(), {n, preprocessor.channels(), s, s}, torch::kFloat32);
+  if (!data->mask_pixels.empty()) {
+    data->masks = torch::from_blob(data->mask_pixels.data(), {n, 1, s, s},
+                                   torch::kFloat32);
   }
-  data.labels = torch::tensor(std::vector<int64_t>(data.folder.labels.begin(),
-                                                   data.folder.labels.end()));
+  data->labels = torch::tensor(std::vector<int64_t>(data->folder.labels.begin(),
+                                                    data->folder.labels.end()));
+  return absl::OkStatus();
+}
 
-  // Validation by physical tile (see data::TileGroups).
+// Validation by physical tile (see data::TileGroups): one hold-out, or one
+// split per fold.
+struct TileSplits {
+  int tile_count = 0;
+  std::vector<data::Split> splits;
+};
+
+absl::StatusOr<TileSplits> SplitByTile(const QualityTrainOptions& options,
+                                       const Dataset& data, std::ostream& log) {
   const std::vector<int> tiles =
       data::TileGroups(data.folder.paths, data.folder.labels);
-  const int tile_count =
+  TileSplits result;
+  result.tile_count =
       tiles.empty() ? 0 : *std::max_element(tiles.begin(), tiles.end()) + 1;
-  std::vector<data::Split> splits;
   if (options.folds >= 2) {
-    splits = data::GroupedStratifiedKFold(data.folder.labels, tiles,
-                                          options.folds, options.seed);
+    result.splits = data::GroupedStratifiedKFold(data.folder.labels, tiles,
+                                                 options.folds, options.seed);
   } else {
-    splits.push_back(data::GroupedStratifiedSplit(
+    result.splits.push_back(data::GroupedStratifiedSplit(
         data.folder.labels, tiles, options.validation_fraction, options.seed));
   }
-  for (const data::Split& split : splits) {
+  for (const data::Split& split : result.splits) {
     if (split.train.empty() || split.validation.empty()) {
       return absl::InvalidArgumentError(
           "too few tiles for a train/validation split");
     }
   }
-  log << "validation by tile: " << tile_count << " tiles; "
+  log << "validation by tile: " << result.tile_count << " tiles; "
       << (options.folds >= 2
               ? absl::StrCat(options.folds, "-fold cross-validation")
-              : absl::StrCat("hold-out ", splits[0].validation.size(),
+              : absl::StrCat("hold-out ", result.splits[0].validation.size(),
                              " images"))
       << " (seed " << options.seed << ")" << std::endl;
+  return result;
+}
 
+// Every fold's trained model and its figures on the fold's unseen tiles.
+struct CrossValidation {
   std::vector<FoldResult> results;
   std::vector<FoldFigures> figures;
-  std::vector<nlohmann::json> fold_summaries;
-  EpochProgress total_clock(log, 1);
+  std::vector<nlohmann::json> summaries;
+};
+
+void LogFoldFigures(const FoldFigures& figures, size_t fold, size_t folds,
+                    std::ostream& log) {
+  log << absl::StrFormat(
+             "%svalidation (unseen tiles): auc %.3f  ap %.3f  threshold "
+             "%.4f -> defect recall %.3f, false alarms %.3f, macro-F1 %.3f",
+             folds > 1 ? absl::StrCat("fold ", fold + 1, ": ") : "",
+             figures.scores.roc_auc, figures.scores.average_precision,
+             figures.threshold, figures.scores.at_target.defect_recall,
+             figures.scores.at_target.false_alarm_rate,
+             figures.classes.macro_f1)
+      << std::endl;
+}
+
+CrossValidation TrainFolds(const QualityTrainOptions& options,
+                           const Dataset& data,
+                           const std::vector<data::Split>& splits,
+                           std::ostream& log) {
+  CrossValidation cv;
   for (size_t f = 0; f < splits.size(); ++f) {
-    results.push_back(TrainFold(options, data, splits[f], static_cast<int>(f),
-                                static_cast<int>(splits.size()), log));
-    figures.push_back(Evaluate(options, data, results.back()));
-    fold_summaries.push_back(Summary(figures.back()));
-    log << absl::StrFormat(
-               "%svalidation (unseen tiles): auc %.3f  ap %.3f  threshold "
-               "%.4f -> defect recall %.3f, false alarms %.3f, macro-F1 %.3f",
-               splits.size() > 1 ? absl::StrCat("fold ", f + 1, ": ") : "",
-               figures.back().scores.roc_auc,
-               figures.back().scores.average_precision,
-               figures.back().threshold,
-               figures.back().scores.at_target.defect_recall,
-               figures.back().scores.at_target.false_alarm_rate,
-               figures.back().classes.macro_f1)
-        << std::endl;
+    cv.results.push_back(TrainFold(options, data, splits[f],
+                                   static_cast<int>(f),
+                                   static_cast<int>(splits.size()), log));
+    cv.figures.push_back(Evaluate(options, data, cv.results.back()));
+    cv.summaries.push_back(Summary(cv.figures.back()));
+    LogFoldFigures(cv.figures.back(), f, splits.size(), log);
   }
+  return cv;
+}
 
-  // The first fold's model is published with its own threshold.
-  const FoldFigures& chosen = figures.front();
-  config.mutable_classification()->set_defect_threshold(chosen.threshold);
+// metrics.json "training": how the published model was made.
+nlohmann::json TrainingSummary(const QualityTrainOptions& options,
+                               const Dataset& data, const FoldResult& published,
+                               double seconds) {
+  return {{"data_dir", options.data_dir},
+          {"masks_dir", data.masks_dir},
+          {"architecture", options.architecture},
+          {"epochs", options.epochs},
+          {"seconds", seconds},
+          {"seconds_per_fold", published.seconds},
+          {"image_size", options.image_size},
+          {"block_channels", options.block_channels},
+          {"convs_per_block", options.convs_per_block},
+          {"top_k", options.top_k},
+          {"crop_size", options.crop_size},
+          {"flip_averaging", options.flip_averaging},
+          {"class_weights", published.class_weights}};
+}
 
+// metrics.json of the published model, the first fold's, with the mean and
+// spread over every fold when there are several. `seconds`: all folds'
+// training time.
+nlohmann::json Metrics(const QualityTrainOptions& options, const Dataset& data,
+                       const TileSplits& tiles, const CrossValidation& cv,
+                       double seconds) {
+  const FoldFigures& chosen = cv.figures.front();
   nlohmann::json metrics = ToJson(chosen.classes);
   metrics["task"] = "image_classification";
   metrics["defect_score"] = ToJson(chosen.scores);
   metrics["defect_threshold"] = chosen.threshold;
   metrics["split"] = {
       {"method", "grouped_by_tile"},
-      {"tiles", tile_count},
+      {"tiles", tiles.tile_count},
       {"folds", options.folds},
       {"validation_fraction",
        options.folds >= 2 ? 1.0 / options.folds : options.validation_fraction},
-      {"train_count", splits.front().train.size()},
-      {"validation_count", splits.front().validation.size()},
+      {"train_count", tiles.splits.front().train.size()},
+      {"validation_count", tiles.splits.front().validation.size()},
       {"seed", options.seed}};
-  if (splits.size() > 1) {
-    metrics["cross_validation"] = MeanAndSpread(fold_summaries);
-    metrics["cross_validation"]["folds"] = fold_summaries;
+  if (tiles.splits.size() > 1) {
+    metrics["cross_validation"] = MeanAndSpread(cv.summaries);
+    metrics["cross_validation"]["folds"] = cv.summaries;
   }
-  metrics["labels"] = classes;
+  metrics["labels"] = data.folder.classes;
   metrics["ok_label"] = options.ok_label;
-  metrics["training"] = {{"data_dir", options.data_dir},
-                         {"masks_dir", masks_dir},
-                         {"architecture", options.architecture},
-                         {"epochs", options.epochs},
-                         {"seconds", total_clock.ElapsedSeconds()},
-                         {"seconds_per_fold", results.front().seconds},
-                         {"image_size", options.image_size},
-                         {"block_channels", options.block_channels},
-                         {"convs_per_block", options.convs_per_block},
-                         {"top_k", options.top_k},
-                         {"crop_size", options.crop_size},
-                         {"flip_averaging", options.flip_averaging},
-                         {"class_weights", results.front().class_weights}};
-  const std::vector<int>& validation = results.front().validation;
+  metrics["training"] =
+      TrainingSummary(options, data, cv.results.front(), seconds);
+  return metrics;
+}
+
+absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
+                                  std::ostream& log) {
+  RETURN_IF_ERROR(CheckOptions(options));
+  ASSIGN_OR_RETURN(Dataset data, ListDataset(options));
+  ASSIGN_OR_RETURN(ModelConfig config, ProposedConfig(options, data.folder));
+  RETURN_IF_ERROR(DecodeDataset(options, config, log, &data));
+  ASSIGN_OR_RETURN(const TileSplits tiles, SplitByTile(options, data, log));
+
+  EpochProgress total_clock(log, 1);
+  CrossValidation cv = TrainFolds(options, data, tiles.splits, log);
+  // The first fold's model is published with its own threshold.
+  config.mutable_classification()->set_defect_threshold(
+      cv.figures.front().threshold);
+  nlohmann::json metrics =
+      Metrics(options, data, tiles, cv, total_clock.ElapsedSeconds());
+  FoldResult& published = cv.results.front();
+  const std::vector<int>& validation = published.validation;
   std::vector<int64_t> sample(
       validation.begin(),
       validation.begin() + std::min<size_t>(8, validation.size()));
-  return PublishModel(results.front().module,
-                      data.images.index_select(0, torch::tensor(sample)),
-                      std::move(metrics), config, options.repository,
-                      options.overwrite_config);
+  return PublishModel(
+      published.module, data.images.index_select(0, torch::tensor(sample)),
+      std::move(metrics), config, options.repository, options.overwrite_config);
 }
 
 }  // namespace

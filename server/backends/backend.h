@@ -1,4 +1,5 @@
-// A loaded model version that runs forward passes over batches.
+// A loaded model version that runs forward passes over batches of named,
+// typed tensors.
 //
 // The batcher owns the batching; a Backend only computes. Implementations
 // must allow concurrent Run() calls from several batcher workers
@@ -6,10 +7,11 @@
 #ifndef LINESERVE_SERVER_BACKENDS_BACKEND_H_
 #define LINESERVE_SERVER_BACKENDS_BACKEND_H_
 
-#include <cstddef>
 #include <string>
+#include <vector>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/common/tensor.h"
 
 namespace lineserve {
 
@@ -17,17 +19,19 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // Floats of one sample's input and output (the batch dimension excluded).
-  virtual size_t input_size() const = 0;
-  virtual size_t output_size() const = 0;
+  // What one sample takes and gives (batch dimension excluded), in the order
+  // Run() takes its inputs and returns its outputs. Fixed after loading.
+  virtual const std::vector<TensorSpec>& inputs() const = 0;
+  virtual const std::vector<TensorSpec>& outputs() const = 0;
   // Where it runs, e.g. "cpu" or "cuda:0".
   virtual std::string device() const = 0;
 
-  // One forward pass: `input` holds batch_size * input_size() floats,
-  // sample after sample; writes batch_size * output_size() floats to
-  // `output`.
-  virtual absl::Status Run(const float* input, int batch_size,
-                           float* output) = 0;
+  // One forward pass over `batch_size` samples: `inputs` holds one tensor
+  // per inputs() spec, in that order, each of shape [batch_size, dims...].
+  // Returns one tensor per outputs() spec, in order, each of shape
+  // [batch_size, ...] with the spec's name and type.
+  virtual absl::StatusOr<std::vector<Tensor>> Run(
+      const std::vector<Tensor>& inputs, int batch_size) = 0;
 };
 
 }  // namespace lineserve

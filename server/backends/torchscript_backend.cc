@@ -5,9 +5,11 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -19,43 +21,49 @@
 
 namespace lineserve {
 
-using lineserve::v1::ModelConfig;
-using lineserve::v1::TensorSpec;
-
 struct TorchScriptBackend::State {
   std::string path;
   torch::jit::Module module;
   torch::Device device = torch::Device(torch::kCPU);
   std::string device_name;
-  // Per-sample dims (batch excluded) and their products.
-  std::vector<int64_t> input_dims;
-  std::vector<int64_t> output_dims;
-  size_t input_size = 0;
-  size_t output_size = 0;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  // forward()'s i-th argument is inputs[argument_order[i]].
+  std::vector<size_t> argument_order;
   int max_batch_size = 1;
-  std::string input_name;
-  std::string output_name;
 };
 
 namespace {
 
-std::string ShapeText(c10::IntArrayRef shape) {
+std::string TorchShapeText(c10::IntArrayRef shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
-std::vector<int64_t> WithBatch(int batch_size,
-                               const std::vector<int64_t>& dims) {
-  std::vector<int64_t> shape;
-  shape.reserve(dims.size() + 1);
-  shape.push_back(batch_size);
-  shape.insert(shape.end(), dims.begin(), dims.end());
-  return shape;
 }
 
 // c10::Error's what() appends a C++ backtrace that means nothing to an
 // operator; the message without it is what names the problem.
 std::string ErrorText(const c10::Error& e) {
   return e.what_without_backtrace();
+}
+
+std::optional<torch::ScalarType> TorchType(DataType dtype) {
+  switch (dtype) {
+    case DataType::kBool:
+      return torch::kBool;
+    case DataType::kUint8:
+      return torch::kByte;
+    case DataType::kInt32:
+      return torch::kInt;
+    case DataType::kInt64:
+      return torch::kLong;
+    case DataType::kFp16:
+      return torch::kHalf;
+    case DataType::kFp32:
+      return torch::kFloat;
+    case DataType::kFp64:
+      return torch::kDouble;
+    default:
+      return std::nullopt;
+  }
 }
 
 absl::StatusOr<torch::Device> ResolveDevice(const std::string& spec) {
@@ -90,95 +98,207 @@ absl::StatusOr<torch::Device> ResolveDevice(const std::string& spec) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-// The one tensor spec the backend serves, as plain dims.
-absl::Status ReadSpec(
-    const google::protobuf::RepeatedPtrField<TensorSpec>& specs,
-    absl::string_view field, std::string* name, std::vector<int64_t>* dims,
-    size_t* size) {
-  if (specs.size() != 1) {
+// Every declared tensor must have a LibTorch type.
+absl::Status CheckServable(const std::vector<TensorSpec>& specs,
+                           absl::string_view field) {
+  if (specs.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the TorchScript backend serves exactly one ", field,
-                     " tensor, the "
-                     "config has ",
-                     specs.size()));
+        absl::StrCat("the config declares no ", field, " tensor"));
   }
-  const TensorSpec& spec = specs[0];
-  if (spec.data_type() != lineserve::v1::TYPE_FP32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, "[0] \"", spec.name(),
-                     "\": the TorchScript backend serves TYPE_FP32 only"));
-  }
-  if (spec.dims().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, "[0] \"", spec.name(), "\" has no dims"));
-  }
-  size_t product = 1;
-  for (int64_t dim : spec.dims()) {
-    if (dim < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, "[0] \"", spec.name(), "\" dims [",
-                       absl::StrJoin(spec.dims(), ", "),
-                       "]: variable (-1) or empty dims are not supported"));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (!TorchType(specs[i].dtype).has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, "[", i, "] \"", specs[i].name, "\" is ",
+          DataTypeName(specs[i].dtype),
+          ": the TorchScript backend takes numeric and BOOL tensors only"));
     }
-    product *= static_cast<size_t>(dim);
   }
-  *name = spec.name();
-  dims->assign(spec.dims().begin(), spec.dims().end());
-  *size = product;
   return absl::OkStatus();
+}
+
+// Which config input feeds each forward() argument: by name when every
+// input names an argument, else in config order.
+absl::StatusOr<std::vector<size_t>> ArgumentOrder(
+    torch::jit::Module& module, const std::vector<TensorSpec>& inputs) {
+  const c10::FunctionSchema& schema =
+      module.get_method("forward").function().getSchema();
+  std::vector<std::string> names;
+  for (const c10::Argument& argument : schema.arguments()) {
+    if (argument.name() != "self") names.push_back(argument.name());
+  }
+  if (names.size() != inputs.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("forward() takes ", names.size(), " argument(s) (",
+                     absl::StrJoin(names, ", "), ") but the config declares ",
+                     inputs.size(), " input(s)"));
+  }
+  std::vector<size_t> order(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto named = std::find_if(
+        inputs.begin(), inputs.end(),
+        [&](const TensorSpec& spec) { return spec.name == names[i]; });
+    if (named == inputs.end()) {
+      // Positional: the names do not line up, the order does.
+      for (size_t j = 0; j < order.size(); ++j) order[j] = j;
+      return order;
+    }
+    order[i] = static_cast<size_t>(named - inputs.begin());
+  }
+  return order;
+}
+
+// The model's answer as one tensor per declared output, in config order.
+absl::StatusOr<std::vector<torch::Tensor>> OutputTensors(
+    const torch::IValue& result, const std::vector<TensorSpec>& specs) {
+  std::vector<torch::Tensor> tensors;
+  if (result.isTensor()) {
+    if (specs.size() != 1) {
+      return absl::InternalError(
+          absl::StrCat("forward() returned one tensor, the config declares ",
+                       specs.size(), " outputs"));
+    }
+    tensors.push_back(result.toTensor());
+  } else if (result.isTuple() || result.isTensorList()) {
+    std::vector<torch::IValue> elements;
+    if (result.isTuple()) {
+      elements = result.toTupleRef().elements().vec();
+    } else {
+      for (const torch::Tensor& t : result.toTensorVector()) {
+        elements.emplace_back(t);
+      }
+    }
+    if (elements.size() != specs.size()) {
+      return absl::InternalError(absl::StrCat(
+          "forward() returned ", elements.size(),
+          " values, the config declares ", specs.size(), " outputs"));
+    }
+    for (size_t i = 0; i < elements.size(); ++i) {
+      if (!elements[i].isTensor()) {
+        return absl::InternalError(
+            absl::StrCat("forward() value ", i, " for output \"", specs[i].name,
+                         "\" is a ", elements[i].tagKind(), ", not a tensor"));
+      }
+      tensors.push_back(elements[i].toTensor());
+    }
+  } else if (result.isGenericDict()) {
+    const c10::Dict<torch::IValue, torch::IValue> dict = result.toGenericDict();
+    for (const TensorSpec& spec : specs) {
+      auto found = dict.find(torch::IValue(spec.name));
+      if (found == dict.end() || !found->value().isTensor()) {
+        return absl::InternalError(absl::StrCat(
+            "forward() returned a dict without a tensor \"", spec.name, "\""));
+      }
+      tensors.push_back(found->value().toTensor());
+    }
+  } else {
+    return absl::InternalError(
+        absl::StrCat("forward() returned a ", result.tagKind(),
+                     ", expected a tensor, a tuple or a dict of tensors"));
+  }
+  return tensors;
+}
+
+// One output on the CPU, in the declared type, as a Tensor.
+absl::StatusOr<Tensor> ToTensor(torch::Tensor y, const TensorSpec& spec,
+                                int batch_size) {
+  const c10::IntArrayRef sizes = y.sizes();
+  const std::vector<int64_t> per_sample(
+      sizes.begin() + std::min<size_t>(1, sizes.size()), sizes.end());
+  if (sizes.empty() || sizes[0] != batch_size ||
+      !MatchesDims(spec.dims, per_sample)) {
+    std::vector<int64_t> expected = {batch_size};
+    expected.insert(expected.end(), spec.dims.begin(), spec.dims.end());
+    return absl::InternalError(
+        absl::StrCat("output \"", spec.name, "\" has shape ",
+                     TorchShapeText(sizes), " but the config's dims ",
+                     ShapeText(spec.dims), " expect ", ShapeText(expected)));
+  }
+  const torch::ScalarType want = *TorchType(spec.dtype);
+  if (y.scalar_type() != want) {
+    const bool both_float = y.is_floating_point() && c10::isFloatingType(want);
+    const bool both_integral =
+        !y.is_floating_point() && !c10::isFloatingType(want) &&
+        want != torch::kBool && y.scalar_type() != torch::kBool;
+    if (!both_float && !both_integral) {
+      return absl::InternalError(
+          absl::StrCat("output \"", spec.name, "\" has dtype ",
+                       c10::toString(y.scalar_type()), ", the config declares ",
+                       DataTypeName(spec.dtype)));
+    }
+  }
+  y = y.to(torch::kCPU, want).contiguous();
+  Tensor out;
+  out.name = spec.name;
+  out.dtype = spec.dtype;
+  out.shape.assign(sizes.begin(), sizes.end());
+  out.data.resize(y.numel() * y.element_size());
+  if (!out.data.empty()) {
+    std::memcpy(out.data.data(), y.data_ptr(), out.data.size());
+  }
+  return out;
+}
+
+// Zeros of each input at `batch_size`, -1 dims as 1.
+std::vector<Tensor> WarmUpInputs(const std::vector<TensorSpec>& specs,
+                                 int batch_size) {
+  std::vector<Tensor> inputs;
+  for (const TensorSpec& spec : specs) {
+    std::vector<int64_t> shape = {batch_size};
+    for (int64_t dim : spec.dims) shape.push_back(dim < 0 ? 1 : dim);
+    inputs.push_back(Tensor::Zeros(spec.name, spec.dtype, std::move(shape)));
+  }
+  return inputs;
 }
 
 }  // namespace
 
 // Catches everything LibTorch throws: Run() must never throw.
-absl::Status TorchScriptBackend::Forward(const float* input, int batch_size,
-                                         float* output) noexcept {
+absl::StatusOr<std::vector<Tensor>> TorchScriptBackend::Forward(
+    const std::vector<Tensor>& inputs, int batch_size) noexcept {
   State& state = *state_;
-  const std::vector<int64_t> input_shape =
-      WithBatch(batch_size, state.input_dims);
+  const auto failed = [&](absl::string_view why) {
+    std::vector<std::string> shapes;
+    for (const Tensor& input : inputs) {
+      shapes.push_back(absl::StrCat(input.name, " ", ShapeText(input.shape)));
+    }
+    return absl::InternalError(absl::StrCat(
+        "forward of ", absl::StrJoin(shapes, ", "), " failed: ", why));
+  };
   try {
     // No autograd bookkeeping: serving never needs gradients, and
     // InferenceMode is cheaper than NoGradGuard.
     c10::InferenceMode inference_mode;
-    // from_blob does not copy; the module must not write to its input (a
-    // TorchScript model with in-place ops on `x` would be a model bug).
-    torch::Tensor x = torch::from_blob(const_cast<float*>(input), input_shape,
-                                       torch::TensorOptions(torch::kFloat));
-    if (!state.device.is_cpu()) x = x.to(state.device);
-    torch::IValue result = state.module.forward({x});
-    if (!result.isTensor()) {
-      return absl::InternalError(absl::StrCat(
-          "forward() returned a ", result.tagKind(), ", expected one tensor"));
+    std::vector<torch::IValue> arguments;
+    arguments.reserve(inputs.size());
+    for (size_t index : state.argument_order) {
+      const Tensor& input = inputs[index];
+      // from_blob does not copy; the module must not write to its inputs (a
+      // TorchScript model with in-place ops on them would be a model bug).
+      torch::Tensor x =
+          torch::from_blob(const_cast<uint8_t*>(input.data.data()), input.shape,
+                           torch::TensorOptions(*TorchType(input.dtype)));
+      if (!state.device.is_cpu()) x = x.to(state.device);
+      arguments.emplace_back(std::move(x));
     }
-    torch::Tensor y = result.toTensor();
-    const std::vector<int64_t> expected =
-        WithBatch(batch_size, state.output_dims);
-    if (y.sizes() != c10::IntArrayRef(expected)) {
-      return absl::InternalError(absl::StrCat(
-          "output has shape ", ShapeText(y.sizes()), " but config output[0] \"",
-          state.output_name, "\" dims ", ShapeText(state.output_dims),
-          " expect ", ShapeText(expected)));
+    torch::IValue result = state.module.forward(std::move(arguments));
+    absl::StatusOr<std::vector<torch::Tensor>> tensors =
+        OutputTensors(result, state.outputs);
+    if (!tensors.ok()) return tensors.status();
+    std::vector<Tensor> outputs;
+    outputs.reserve(tensors->size());
+    for (size_t i = 0; i < tensors->size(); ++i) {
+      absl::StatusOr<Tensor> output =
+          ToTensor((*tensors)[i], state.outputs[i], batch_size);
+      if (!output.ok()) return output.status();
+      outputs.push_back(*std::move(output));
     }
-    if (!y.is_floating_point()) {
-      return absl::InternalError(
-          absl::StrCat("output has dtype ", c10::toString(y.scalar_type()),
-                       ", expected a floating-point tensor"));
-    }
-    y = y.to(torch::kCPU, torch::kFloat).contiguous();
-    std::memcpy(
-        output, y.data_ptr<float>(),
-        static_cast<size_t>(batch_size) * state.output_size * sizeof(float));
-    return absl::OkStatus();
+    return outputs;
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("forward of input ",
-                                            ShapeText(input_shape),
-                                            " failed: ", ErrorText(e)));
+    return failed(ErrorText(e));
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(
-        "forward of input ", ShapeText(input_shape), " failed: ", e.what()));
+    return failed(e.what());
   } catch (...) {
-    return absl::InternalError(absl::StrCat(
-        "forward of input ", ShapeText(input_shape), " failed: unknown error"));
+    return failed("unknown error");
   }
 }
 
@@ -188,31 +308,33 @@ TorchScriptBackend::TorchScriptBackend(std::unique_ptr<State> state)
 TorchScriptBackend::~TorchScriptBackend() = default;
 
 absl::StatusOr<std::unique_ptr<TorchScriptBackend>> TorchScriptBackend::Create(
-    const std::string& model_path, const ModelConfig& config,
-    const std::string& device_spec) {
+    const BackendLoadRequest& request) {
+  const std::string& model_path = request.artifact_path;
+  if (request.config == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(model_path, ": no config given"));
+  }
+  const lineserve::v1::ModelConfig& config = *request.config;
   auto state = std::make_unique<State>();
   state->path = model_path;
   const auto fail = [&](const absl::Status& status) {
     return absl::Status(status.code(),
                         absl::StrCat(model_path, ": ", status.message()));
   };
-  absl::Status spec_status =
-      ReadSpec(config.input(), "input", &state->input_name, &state->input_dims,
-               &state->input_size);
-  if (spec_status.ok()) {
-    spec_status = ReadSpec(config.output(), "output", &state->output_name,
-                           &state->output_dims, &state->output_size);
-  }
+  state->inputs = SpecsFromConfig(config.input());
+  state->outputs = SpecsFromConfig(config.output());
+  absl::Status spec_status = CheckServable(state->inputs, "input");
+  if (spec_status.ok()) spec_status = CheckServable(state->outputs, "output");
   if (!spec_status.ok()) return fail(spec_status);
   state->max_batch_size = std::max(1, config.max_batch_size());
 
   absl::StatusOr<torch::Device> device;
   try {
-    device = ResolveDevice(device_spec);
+    device = ResolveDevice(request.device);
   } catch (const std::exception& e) {
     // Probing CUDA can throw on a broken driver installation.
     device = absl::FailedPreconditionError(
-        absl::StrCat("cannot use device \"", device_spec, "\": ", e.what()));
+        absl::StrCat("cannot use device \"", request.device, "\": ", e.what()));
   }
   if (!device.ok()) return fail(device.status());
   state->device = *device;
@@ -230,6 +352,10 @@ absl::StatusOr<std::unique_ptr<TorchScriptBackend>> TorchScriptBackend::Create(
   try {
     state->module = torch::jit::load(model_path, state->device);
     state->module.eval();
+    absl::StatusOr<std::vector<size_t>> order =
+        ArgumentOrder(state->module, state->inputs);
+    if (!order.ok()) return fail(order.status());
+    state->argument_order = *std::move(order);
   } catch (const c10::Error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot load TorchScript model ", model_path, " onto ",
@@ -254,48 +380,77 @@ absl::StatusOr<std::unique_ptr<TorchScriptBackend>> TorchScriptBackend::Create(
           absl::StrCat("warm-up batch size ", batch_size, " is outside [1, ",
                        loaded.max_batch_size, "]")));
     }
-    const std::vector<float> input(batch_size * loaded.input_size, 0.0f);
-    std::vector<float> output(batch_size * loaded.output_size);
+    const std::vector<Tensor> inputs = WarmUpInputs(loaded.inputs, batch_size);
     // TorchScript's profiling executor records shapes on the first runs
     // and optimises the graph after them: run each size a few times.
     constexpr int kWarmUpRuns = 3;
     absl::Status status;
     for (int run = 0; run < kWarmUpRuns && status.ok(); ++run) {
-      status = backend->Forward(input.data(), batch_size, output.data());
+      status = backend->Forward(inputs, batch_size).status();
     }
     if (!status.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          model_path, ": does not match its config (input[0] \"",
-          loaded.input_name, "\" dims ", ShapeText(loaded.input_dims),
-          ", output[0] \"", loaded.output_name, "\" dims ",
-          ShapeText(loaded.output_dims), "): warm-up at batch size ",
-          batch_size, ": ", status.message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat(model_path,
+                       ": does not match its config: warm-up at "
+                       "batch size ",
+                       batch_size, ": ", status.message()));
     }
   }
   return backend;
 }
 
-size_t TorchScriptBackend::input_size() const { return state_->input_size; }
-size_t TorchScriptBackend::output_size() const { return state_->output_size; }
+const std::vector<TensorSpec>& TorchScriptBackend::inputs() const {
+  return state_->inputs;
+}
+const std::vector<TensorSpec>& TorchScriptBackend::outputs() const {
+  return state_->outputs;
+}
 std::string TorchScriptBackend::device() const { return state_->device_name; }
 int TorchScriptBackend::max_batch_size() const {
   return state_->max_batch_size;
 }
 
-absl::Status TorchScriptBackend::Run(const float* input, int batch_size,
-                                     float* output) {
-  if (input == nullptr || output == nullptr) {
-    return absl::InvalidArgumentError("Run() needs input and output buffers");
-  }
+absl::StatusOr<std::vector<Tensor>> TorchScriptBackend::Run(
+    const std::vector<Tensor>& inputs, int batch_size) {
   if (batch_size < 1 || batch_size > state_->max_batch_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch size ", batch_size, " is outside [1, ",
                      state_->max_batch_size, "]"));
   }
-  absl::Status status = Forward(input, batch_size, output);
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat(state_->path, ": ", status.message()));
+  if (inputs.size() != state_->inputs.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("Run() got ", inputs.size(),
+                                                   " inputs, the model takes ",
+                                                   state_->inputs.size()));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorSpec& spec = state_->inputs[i];
+    std::vector<int64_t> dims = {batch_size};
+    dims.insert(dims.end(), spec.dims.begin(), spec.dims.end());
+    if (inputs[i].dtype != spec.dtype || !MatchesDims(dims, inputs[i].shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", i, " '", inputs[i].name, "' is ",
+          DataTypeName(inputs[i].dtype), " ", ShapeText(inputs[i].shape),
+          ", the model takes ", spec.name, " ", DataTypeName(spec.dtype), " ",
+          ShapeText(dims)));
+    }
+    if (absl::Status valid = CheckTensor(inputs[i]); !valid.ok()) return valid;
+  }
+  absl::StatusOr<std::vector<Tensor>> outputs = Forward(inputs, batch_size);
+  if (outputs.ok()) return outputs;
+  return absl::Status(
+      outputs.status().code(),
+      absl::StrCat(state_->path, ": ", outputs.status().message()));
+}
+
+absl::Status RegisterTorchScriptBackend(BackendRegistry& registry) {
+  return registry.Register(
+      kTorchScriptPlatform, kTorchScriptArtifact,
+      [](const BackendLoadRequest& request)
+          -> absl::StatusOr<std::unique_ptr<Backend>> {
+        auto backend = TorchScriptBackend::Create(request);
+        if (!backend.ok()) return backend.status();
+        return std::unique_ptr<Backend>(*std::move(backend));
+      });
 }
 
 absl::Status ConfigureLibTorchThreads(int intra_op_threads,

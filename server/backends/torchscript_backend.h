@@ -1,13 +1,16 @@
 // A Backend that runs a TorchScript artifact (model.pt) with LibTorch, on
 // the CPU or on a CUDA device.
 //
-// The model takes one float tensor [B, input dims...] and returns one float
-// tensor [B, output dims...], with the dims of the config's input[0] and
-// output[0]. Create() loads the file onto the device and runs a warm-up
-// forward at every config.warmup().batch_sizes() (batch 1 when none are
-// listed), checking that the output has exactly that shape: a model that
-// does not match its config is refused at load time, not at the first
-// request.
+// The model's forward() takes one tensor per config input, [B, dims...] of
+// the declared type, in config order, or by argument name when every input
+// is named like one of forward()'s arguments. It returns one tensor (one
+// output), a tuple (the outputs in config order) or a dict keyed by output
+// name. Create() loads the file onto the device and runs a warm-up forward
+// at every config.warmup().batch_sizes() (batch 1 when none are listed) with
+// zeros, checking every output's shape: a model that does not match its
+// config is refused at load time, not at the first request. Dims of -1 are
+// warmed up with size 1. BYTES tensors cannot reach TorchScript and are
+// refused at load time.
 //
 // This header does not include LibTorch (the state lives behind a pointer),
 // so the repository and the server compile without it; only
@@ -19,20 +22,25 @@
 #ifndef LINESERVE_SERVER_BACKENDS_TORCHSCRIPT_BACKEND_H_
 #define LINESERVE_SERVER_BACKENDS_TORCHSCRIPT_BACKEND_H_
 
-#include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "lineserve/v1/model_config.pb.h"
 #include "server/backends/backend.h"
+#include "server/backends/backend_registry.h"
 
 namespace lineserve {
 
+// The registry key and artifact file of TorchScript models.
+inline constexpr char kTorchScriptPlatform[] = "torchscript";
+inline constexpr char kTorchScriptArtifact[] = "model.pt";
+
 class TorchScriptBackend : public Backend {
  public:
-  // Loads `model_path` as described by `config` onto `device_spec`:
+  // Loads request.artifact_path as described by *request.config onto
+  // request.device:
   //   "auto"   -> cuda:0 when LibTorch sees a CUDA device, else cpu;
   //   "cpu";
   //   "cuda"   -> cuda:0;  "cuda:N" -> that device.
@@ -40,43 +48,46 @@ class TorchScriptBackend : public Backend {
   //   NOT_FOUND            the file does not exist;
   //   INVALID_ARGUMENT     the file is not a TorchScript archive, a bad
   //                        device spec, or a config the backend cannot serve
-  //                        (not exactly one FP32 input and output, dims of
-  //                        -1);
+  //                        (BYTES tensors, forward() taking another number
+  //                        of arguments than the config has inputs);
   //   FAILED_PRECONDITION  CUDA requested but not available (or N out of
   //                        range), or the warm-up shows the model does not
   //                        match the config (the message names the batch
-  //                        size and both shapes).
+  //                        size, the tensor and both shapes).
   // Every message names the file.
   static absl::StatusOr<std::unique_ptr<TorchScriptBackend>> Create(
-      const std::string& model_path, const lineserve::v1::ModelConfig& config,
-      const std::string& device_spec);
+      const BackendLoadRequest& request);
 
   ~TorchScriptBackend() override;
   TorchScriptBackend(const TorchScriptBackend&) = delete;
   TorchScriptBackend& operator=(const TorchScriptBackend&) = delete;
 
-  size_t input_size() const override;
-  size_t output_size() const override;
+  const std::vector<TensorSpec>& inputs() const override;
+  const std::vector<TensorSpec>& outputs() const override;
   // "cpu" or "cuda:N".
   std::string device() const override;
   // Largest batch Run() accepts: max(1, config.max_batch_size()).
   int max_batch_size() const;
 
-  // INVALID_ARGUMENT for a null pointer or a batch outside
-  // [1, max_batch_size()]; INTERNAL (with LibTorch's message) when the
+  // INVALID_ARGUMENT for a batch outside [1, max_batch_size()] or inputs that
+  // do not match inputs(); INTERNAL (with LibTorch's message) when the
   // forward pass fails or answers with the wrong shape. Never throws.
-  absl::Status Run(const float* input, int batch_size, float* output) override;
+  absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs,
+                                          int batch_size) override;
 
  private:
   struct State;
   explicit TorchScriptBackend(std::unique_ptr<State> state);
 
   // Run() without the argument checks; INTERNAL on any LibTorch failure.
-  absl::Status Forward(const float* input, int batch_size,
-                       float* output) noexcept;
+  absl::StatusOr<std::vector<Tensor>> Forward(const std::vector<Tensor>& inputs,
+                                              int batch_size) noexcept;
 
   std::unique_ptr<State> state_;
 };
+
+// Registers kTorchScriptPlatform (artifact kTorchScriptArtifact).
+absl::Status RegisterTorchScriptBackend(BackendRegistry& registry);
 
 // Sizes LibTorch's process-wide thread pools; for main() to call once,
 // before any model is loaded. `intra_op_threads` (>= 1) is the parallelism

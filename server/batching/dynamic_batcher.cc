@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/common/status_macros.h"
+#include "models/base/status_macros.h"
 
 namespace lineserve {
 
@@ -42,7 +42,12 @@ class DynamicBatcher::Core {
   std::optional<Work> WaitForWork();
   void WaitLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProcessWork(Work work);
+  // Runs `batch` as one backend call per distinct input shape.
   void RunBatch(std::vector<std::unique_ptr<InferenceTask>> batch);
+  // One backend call for tasks whose inputs share their shapes.
+  void RunGroup(std::vector<std::unique_ptr<InferenceTask>> group);
+  // The task's inputs against backend_->inputs().
+  absl::Status CheckInputs(const InferenceTask& task) const;
   // Reports to the observer, then calls task->done.
   void Finish(std::unique_ptr<InferenceTask> task, absl::Status status,
               InferenceResult result);
@@ -145,11 +150,10 @@ int DynamicBatcher::queue_depth() const { return core_->queue_depth(); }
 
 void DynamicBatcher::Core::Submit(std::unique_ptr<InferenceTask> task) {
   if (task == nullptr) return;
-  if (task->input.size() != backend_->input_size()) {
-    absl::Status status = absl::InvalidArgumentError(absl::StrCat(
-        "model '", model_name_, "' expects ", backend_->input_size(),
-        " input values per sample, got ", task->input.size()));
-    Finish(std::move(task), std::move(status), InferenceResult());
+  if (absl::Status valid = CheckInputs(*task); !valid.ok()) {
+    Finish(std::move(task),
+           AnnotateStatus(valid, absl::StrCat("model '", model_name_, "'")),
+           InferenceResult());
     return;
   }
   absl::Status status;
@@ -228,14 +232,9 @@ std::optional<DynamicBatcher::Core::Work> DynamicBatcher::Core::WaitForWork() {
 void DynamicBatcher::Core::WaitLocked(absl::Time now) {
   // After an empty Poll the wake-up is strictly after `now` (a due batch or
   // passed deadline would have been returned), so this never spins.
+  static_cast<void>(now);
   const std::optional<absl::Time> wake = queue_.NextWakeUp();
-  if (!wake.has_value()) {
-    work_cv_.Wait(&mu_);
-  } else if (clock_ == Clock::Real()) {
-    work_cv_.WaitWithDeadline(&mu_, *wake);
-  } else {
-    work_cv_.WaitWithTimeout(&mu_, *wake - now);
-  }
+  clock_->WaitUntil(&work_cv_, &mu_, wake.value_or(absl::InfiniteFuture()));
 }
 
 void DynamicBatcher::Core::ProcessWork(Work work) {
@@ -258,29 +257,92 @@ void DynamicBatcher::Core::ProcessWork(Work work) {
   if (!polled.batch.empty()) RunBatch(std::move(polled.batch));
 }
 
+absl::Status DynamicBatcher::Core::CheckInputs(
+    const InferenceTask& task) const {
+  const std::vector<TensorSpec>& specs = backend_->inputs();
+  if (task.inputs.size() != specs.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("expects ", specs.size(),
+                                                   " input tensor(s), got ",
+                                                   task.inputs.size()));
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (absl::Status valid = CheckAgainstSpec(task.inputs[i], specs[i]);
+        !valid.ok()) {
+      return valid;
+    }
+  }
+  return absl::OkStatus();
+}
+
 void DynamicBatcher::Core::RunBatch(
     std::vector<std::unique_ptr<InferenceTask>> batch) {
-  const int batch_size = static_cast<int>(batch.size());
-  const size_t input_size = backend_->input_size();
-  const size_t output_size = backend_->output_size();
-
-  // The backend wants one contiguous tensor, sample after sample.
-  std::vector<float> input(batch.size() * input_size);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    std::copy(batch[i]->input.begin(), batch[i]->input.end(),
-              input.begin() + i * input_size);
-    // Not needed any more; free it before the (possibly long) compute.
-    std::vector<float>().swap(batch[i]->input);
+  // Fixed dims (the usual case) make one group; variable dims may make more.
+  std::vector<std::vector<std::unique_ptr<InferenceTask>>> groups;
+  for (std::unique_ptr<InferenceTask>& task : batch) {
+    auto same_shapes =
+        [&](const std::vector<std::unique_ptr<InferenceTask>>& group) {
+          const std::vector<Tensor>& a = group.front()->inputs;
+          for (size_t i = 0; i < a.size(); ++i) {
+            if (a[i].shape != task->inputs[i].shape) return false;
+          }
+          return true;
+        };
+    auto group = std::find_if(groups.begin(), groups.end(), same_shapes);
+    if (group == groups.end()) {
+      groups.emplace_back();
+      group = groups.end() - 1;
+    }
+    group->push_back(std::move(task));
   }
-  std::vector<float> output(batch.size() * output_size);
+  for (auto& group : groups) RunGroup(std::move(group));
+}
+
+void DynamicBatcher::Core::RunGroup(
+    std::vector<std::unique_ptr<InferenceTask>> batch) {
+  const int batch_size = static_cast<int>(batch.size());
+  const size_t num_inputs = backend_->inputs().size();
+
+  // The backend wants one tensor per input, sample after sample.
+  std::vector<Tensor> inputs;
+  inputs.reserve(num_inputs);
+  absl::Status status;
+  for (size_t i = 0; i < num_inputs && status.ok(); ++i) {
+    std::vector<const Tensor*> samples;
+    samples.reserve(batch.size());
+    for (const auto& task : batch) samples.push_back(&task->inputs[i]);
+    absl::StatusOr<Tensor> stacked = Stack(samples);
+    if (stacked.ok()) {
+      inputs.push_back(*std::move(stacked));
+    } else {
+      status = stacked.status();
+    }
+  }
+  // Not needed any more; free them before the (possibly long) compute.
+  for (auto& task : batch) std::vector<Tensor>().swap(task->inputs);
 
   const absl::Time start = clock_->Now();
-  absl::Status status = backend_->Run(input.data(), batch_size, output.data());
+  absl::StatusOr<std::vector<Tensor>> outputs =
+      status.ok() ? backend_->Run(inputs, batch_size)
+                  : absl::StatusOr<std::vector<Tensor>>(status);
   const absl::Duration compute_time = clock_->Now() - start;
   if (observer_ != nullptr) observer_->OnBatch(batch_size, compute_time);
-  if (!status.ok()) {
-    status = AnnotateStatus(status, absl::StrCat("model '", model_name_,
-                                                 "' batch of ", batch_size));
+
+  // Per output, the samples in batch order.
+  std::vector<std::vector<Tensor>> split;
+  if (outputs.ok()) {
+    for (const Tensor& output : *outputs) {
+      absl::StatusOr<std::vector<Tensor>> samples = Unstack(output, batch_size);
+      if (!samples.ok()) {
+        outputs = samples.status();
+        break;
+      }
+      split.push_back(*std::move(samples));
+    }
+  }
+  if (!outputs.ok()) {
+    status = AnnotateStatus(
+        outputs.status(),
+        absl::StrCat("model '", model_name_, "' batch of ", batch_size));
   }
 
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -289,8 +351,9 @@ void DynamicBatcher::Core::RunBatch(
     result.compute_time = compute_time;
     result.batch_size = batch_size;
     if (status.ok()) {
-      result.output.assign(output.begin() + i * output_size,
-                           output.begin() + (i + 1) * output_size);
+      result.outputs.reserve(split.size());
+      for (auto& samples : split)
+        result.outputs.push_back(std::move(samples[i]));
     }
     Finish(std::move(batch[i]), status, std::move(result));
   }

@@ -1,9 +1,11 @@
 // Dynamic batching in front of one Backend (one model version).
 //
 // Request threads Submit single-sample tasks; `num_workers` worker threads
-// (config.pbtxt's instance_count) take batches from a BatchQueue, stack their
-// inputs, call Backend::Run once per batch outside the lock, split the output
-// and answer every task through its `done` callback.
+// (config.pbtxt's instance_count) take batches from a BatchQueue, stack each
+// named input along a new first dimension, call Backend::Run once per batch
+// outside the lock, split each output and answer every task through its
+// `done` callback. Samples whose variable (-1) dims differ cannot share a
+// tensor: a batch holding several shapes runs once per shape, in order.
 //
 // Ownership: the batcher shares the Backend (a model version stays alive
 // while its batcher runs) and owns each task from Submit until `done`.
@@ -61,10 +63,9 @@ struct DynamicBatcherOptions {
   // >= 1.
   int num_workers = 1;
 
-  // Source of enqueue times, deadlines checks and timings. Not owned; null
-  // means Clock::Real(). With any other clock the workers cannot sleep until
-  // a wake-up instant of that clock, so they wait for the equivalent real
-  // duration instead; after moving a FakeClock call Wake().
+  // Source of enqueue times, deadline checks and timings, and what the
+  // workers sleep on (Clock::WaitUntil), so a fake clock drives them
+  // without real time passing. Not owned; null means Clock::Real().
   Clock* clock = Clock::Real();
 
   // Used in status messages and worker thread names.
@@ -91,7 +92,9 @@ class DynamicBatcher {
   // Takes ownership of `task` and guarantees its `done` is called exactly
   // once, never with the batcher's lock held:
   //   - on the calling thread, before Submit returns, with
-  //     INVALID_ARGUMENT   input.size() != backend->input_size();
+  //     INVALID_ARGUMENT   the inputs do not match backend->inputs() (count,
+  //                        name, type, dims or buffer; the message names
+  //                        the tensor);
   //     UNAVAILABLE        Shutdown() has begun;
   //     RESOURCE_EXHAUSTED the queue holds max_queue_size tasks;
   //   - otherwise later, on a worker thread, with
@@ -105,7 +108,7 @@ class DynamicBatcher {
   // Makes the workers look at the queue now rather than at the next submit
   // or wake-up time. Call it when a queued task's is_cancelled() has turned
   // true (e.g. from a gRPC reactor's OnCancel) so it is answered and leaves
-  // the queue at once, or after advancing a FakeClock.
+  // the queue at once.
   void Wake();
 
   // Stops accepting (later Submits get UNAVAILABLE), lets the workers compute

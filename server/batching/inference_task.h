@@ -1,6 +1,6 @@
 // One request's sample on its way through the dynamic batcher.
 //
-// The service builds an InferenceTask per sample, hands it to
+// The inference pipeline builds an InferenceTask per sample, hands it to
 // DynamicBatcher::Submit (which takes ownership) and learns the outcome
 // through `done`. The batcher guarantees `done` is called exactly once per
 // submitted task, on whichever thread settles it (see dynamic_batcher.h).
@@ -12,16 +12,18 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/common/tensor.h"
 
 namespace lineserve {
 
-// What the batcher reports for one task. On an error status `output` is
+// What the batcher reports for one task. On an error status `outputs` is
 // empty; the timings and batch size are still filled as far as the task got
 // (a task that failed inside the backend has all of them, a task refused at
 // Submit has none).
 struct InferenceResult {
-  // Backend::output_size() floats for this sample.
-  std::vector<float> output;
+  // One tensor per Backend::outputs() spec, in order, for this sample (the
+  // batch dimension removed).
+  std::vector<Tensor> outputs;
   // From enqueue to the start of the backend run (or to the moment the task
   // was dropped).
   absl::Duration queue_time = absl::ZeroDuration();
@@ -32,8 +34,10 @@ struct InferenceResult {
 };
 
 struct InferenceTask {
-  // Backend::input_size() floats, already preprocessed.
-  std::vector<float> input;
+  // One tensor per Backend::inputs() spec, in order, for this one sample
+  // (no batch dimension), already preprocessed. The batcher stacks each
+  // along a new first dimension.
+  std::vector<Tensor> inputs;
 
   // Set by the queue when it accepts the task; callers leave it alone.
   absl::Time enqueue_time = absl::InfinitePast();

@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "server/common/status_macros.h"
+#include "models/base/status_macros.h"
 
 namespace lineserve {
 namespace {

@@ -17,10 +17,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "models/config/model_config.h"
 #include "server/metrics/label_limiter.h"
 #include "server/metrics/metrics_http_server.h"
 #include "server/metrics/process_stats.h"
-#include "server/repository/model_config.h"
 
 namespace lineserve {
 namespace {

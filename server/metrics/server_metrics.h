@@ -3,7 +3,7 @@
 // server builds without its headers).
 //
 // ServerMetrics listens to the server's seams and exports what they report:
-//   - ServiceObserver (the gRPC services): requests by method, model,
+//   - InferenceObserver (the gRPC services): requests by method, model,
 //     version and code, request duration, inspections by line, station,
 //     verdict and defect class, predicted efficiency by line;
 //   - the BatcherObservers it makes for each model version
@@ -42,9 +42,9 @@
 #include "lineserve/v1/model_config.pb.h"
 #include "lineserve/v1/model_service.pb.h"
 #include "server/batching/dynamic_batcher.h"
+#include "server/inference/inference_observer.h"
 #include "server/metrics/gpu_memory.h"
 #include "server/repository/repository_observer.h"
-#include "server/service/service_observer.h"
 
 namespace lineserve {
 
@@ -69,7 +69,8 @@ struct ServerMetricsOptions {
   std::unique_ptr<GpuMemoryReader> gpu;
 };
 
-class ServerMetrics final : public ServiceObserver, public RepositoryObserver {
+class ServerMetrics final : public InferenceObserver,
+                            public RepositoryObserver {
  public:
   // Statuses of every model, as ModelRepository::List() gives them.
   using ModelStatusSource =
@@ -107,7 +108,7 @@ class ServerMetrics final : public ServiceObserver, public RepositoryObserver {
   // The exposition text GET /metrics would return now.
   std::string Render() const;
 
-  // ServiceObserver.
+  // InferenceObserver.
   void OnRequest(absl::string_view method, absl::string_view model,
                  int64_t version, const absl::Status& status,
                  absl::Duration duration) override;

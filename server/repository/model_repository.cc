@@ -13,9 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "server/backends/torchscript_backend.h"
-#include "server/common/status_macros.h"
-#include "server/repository/model_config.h"
+#include "models/base/status_macros.h"
+#include "models/config/model_config.h"
 
 namespace lineserve {
 namespace {
@@ -28,7 +27,6 @@ using lineserve::v1::VersionState;
 using lineserve::v1::VersionStatus;
 
 constexpr char kConfigFile[] = "config.pbtxt";
-constexpr char kModelFile[] = "model.pt";
 
 // One line per load outcome: operators read these when a model is missing.
 void Log(const std::string& line) {
@@ -63,8 +61,10 @@ absl::Status CheckModelName(absl::string_view name) {
 }
 
 // Versions under `model_dir`: canonical positive integer folder names
-// ("7", not "07") that hold a model.pt, ascending.
-std::vector<int64_t> ScanVersions(const fs::path& model_dir) {
+// ("7", not "07") that hold `artifact` (any folder when it is empty),
+// ascending.
+std::vector<int64_t> ScanVersions(const fs::path& model_dir,
+                                  const std::string& artifact) {
   std::vector<int64_t> versions;
   std::error_code ec;
   for (fs::directory_iterator it(model_dir, ec), end; !ec && it != end;
@@ -75,38 +75,41 @@ std::vector<int64_t> ScanVersions(const fs::path& model_dir) {
       continue;
     }
     std::error_code file_ec;
-    if (!fs::is_regular_file(it->path() / kModelFile, file_ec)) continue;
+    if (!artifact.empty() &&
+        !fs::is_regular_file(it->path() / artifact, file_ec)) {
+      continue;
+    }
     versions.push_back(std::stoll(folder));
   }
   std::sort(versions.begin(), versions.end());
   return versions;
 }
 
-absl::StatusOr<std::shared_ptr<Backend>> LoadTorchScript(
-    const std::string& model_path, const ModelConfig& config,
-    const std::string& device) {
-  auto backend = TorchScriptBackend::Create(model_path, config, device);
-  if (!backend.ok()) return backend.status();
-  return std::shared_ptr<Backend>(std::move(*backend));
-}
-
 }  // namespace
 
 ModelRepository::ModelRepository(ModelRepositoryOptions options)
-    : options_(std::move(options)) {}
+    : options_(std::move(options)), unloader_(std::make_unique<Unloader>()) {}
 
 absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
     ModelRepositoryOptions options) {
   if (options.root.empty()) {
     return absl::InvalidArgumentError("the model repository needs a root");
   }
+  if (options.backends == nullptr) {
+    return absl::InvalidArgumentError(
+        "the model repository needs a backend registry");
+  }
   if (options.clock == nullptr) options.clock = Clock::Real();
-  if (!options.backend_factory) options.backend_factory = LoadTorchScript;
   return std::unique_ptr<ModelRepository>(
       new ModelRepository(std::move(options)));
 }
 
-ModelRepository::~ModelRepository() { Shutdown(); }
+ModelRepository::~ModelRepository() {
+  Shutdown();
+  // Every version is released now; wait until the unloader has destroyed
+  // them (handles still held elsewhere are waited for too).
+  unloader_.reset();
+}
 
 absl::Status ModelRepository::LoadAll() {
   absl::MutexLock load_lock(&load_mu_);
@@ -216,7 +219,7 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
   if (!config.ok()) {
     // No config, no way to load: every version on disk shows why.
     entry.config.set_name(name);
-    std::vector<int64_t> versions = ScanVersions(model_dir);
+    std::vector<int64_t> versions = ScanVersions(model_dir, "");
     if (versions.empty()) versions.push_back(0);
     for (int64_t version : versions) {
       VersionEntry& failed = entry.versions[version];
@@ -234,7 +237,13 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
   }
   entry.config = *config;
 
-  const std::vector<int64_t> on_disk = ScanVersions(model_dir);
+  // The backend names the artifact; an unknown platform fails every version
+  // folder there is.
+  absl::StatusOr<const BackendRegistry::Platform*> platform =
+      options_.backends->Find(config->platform());
+  const std::string artifact =
+      platform.ok() ? (*platform)->artifact_file : std::string();
+  const std::vector<int64_t> on_disk = ScanVersions(model_dir, artifact);
   std::vector<int64_t> selected;
   const VersionPolicy& policy = config->version_policy();
   switch (policy.policy_case()) {
@@ -249,7 +258,7 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
         missing.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
         missing.status.set_message(absl::StrCat(
             "version_policy.specific lists version ", version, " but ",
-            (model_dir / std::to_string(version) / kModelFile).string(),
+            (model_dir / std::to_string(version) / artifact).string(),
             " does not exist"));
         Log(absl::StrCat("model '", name, "' version ", version,
                          " failed: ", missing.status.message()));
@@ -276,7 +285,7 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
     result.status = absl::NotFoundError(absl::StrCat(
         "model '", name, "' has no version to serve: no version folder under ",
         model_dir.string(), " selected by its version_policy holds a ",
-        kModelFile));
+        artifact.empty() ? "model artifact" : artifact));
     Log(std::string(result.status.message()));
     ReportLoad(name, 0, result.status);
   }
@@ -310,39 +319,41 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
   VersionEntry entry;
   entry.status.set_version(version);
   entry.status.set_device(config.device());
-  const std::string path = (fs::path(options_.root) / config.name() /
-                            std::to_string(version) / kModelFile)
-                               .string();
   const std::string what =
       absl::StrCat("model '", config.name(), "' version ", version);
-
-  absl::Status status;
-  absl::StatusOr<std::shared_ptr<Backend>> backend =
-      options_.backend_factory(path, config, config.device());
-  if (backend.ok() && *backend == nullptr) {
-    backend = absl::InternalError("the backend factory returned null");
-  }
-  if (backend.ok()) {
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(const BackendRegistry::Platform* platform,
+                     options_.backends->Find(config.platform()));
+    BackendLoadRequest request;
+    request.artifact_path = (fs::path(options_.root) / config.name() /
+                             std::to_string(version) / platform->artifact_file)
+                                .string();
+    request.config = &config;
+    request.device = config.device();
+    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                     platform->create(request));
+    if (backend == nullptr) {
+      return absl::InternalError("the backend factory returned null");
+    }
     ServableModelOptions servable_options;
     servable_options.config = config;
     servable_options.version = version;
-    servable_options.backend = std::move(*backend);
+    servable_options.backend = std::move(backend);
     servable_options.clock = options_.clock;
     if (options_.observer_factory) {
       servable_options.observer = options_.observer_factory(config, version);
     }
-    auto servable = ServableModel::Create(std::move(servable_options));
-    if (servable.ok()) {
-      entry.status.set_state(lineserve::v1::VERSION_STATE_READY);
-      entry.status.set_device((*servable)->device());
-      entry.servable = std::move(*servable);
-      Log(absl::StrCat(what, " ready on ", entry.status.device()));
-      ReportLoad(config.name(), version, absl::OkStatus());
-      return entry;
-    }
-    status = servable.status();
-  } else {
-    status = backend.status();
+    ASSIGN_OR_RETURN(std::unique_ptr<ServableModel> servable,
+                     ServableModel::Create(std::move(servable_options)));
+    entry.status.set_device(servable->device());
+    entry.servable = unloader_->Share(std::move(servable));
+    return absl::OkStatus();
+  }();
+  if (status.ok()) {
+    entry.status.set_state(lineserve::v1::VERSION_STATE_READY);
+    Log(absl::StrCat(what, " ready on ", entry.status.device()));
+    ReportLoad(config.name(), version, absl::OkStatus());
+    return entry;
   }
   entry.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
   entry.status.set_message(status.ToString());

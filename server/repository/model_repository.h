@@ -1,10 +1,12 @@
 // The models the server serves, loaded from a Triton-style repository:
 //
 //   ROOT/<model>/config.pbtxt
-//   ROOT/<model>/<version>/model.pt     (version: a positive integer)
+//   ROOT/<model>/<version>/<artifact>   (version: a positive integer)
 //
-// Each model's version_policy (latest N, specific, all) picks among the
-// numeric folders that hold a model.pt; hidden folders (the trainer's
+// The config's `platform` picks the backend from a BackendRegistry, which
+// names the artifact file (TorchScript: model.pt). Each model's
+// version_policy (latest N, specific, all) picks among the numeric folders
+// that hold that artifact; hidden folders (the trainer's
 // .staging-*) are never looked at. A version folder is treated as immutable
 // once it exists (the trainer publishes it by rename).
 //
@@ -16,7 +18,10 @@
 //
 // Handles: Get() returns std::shared_ptr<const ServableModel>. Holding it
 // keeps that version alive and answering even after Reload() replaced it or
-// Shutdown() dropped it; the version drains when the last handle goes.
+// Shutdown() dropped it; when the last handle goes, wherever that is (a
+// batcher worker included), the repository's Unloader thread drains and
+// destroys the version. Every handle must be released before the repository
+// is destroyed: its destructor waits for them.
 //
 // Thread-safety: every method may be called from any thread. Get() and
 // List() take a short lock and never wait for loading; loads run without
@@ -41,18 +46,14 @@
 #include "lineserve/v1/model_config.pb.h"
 #include "lineserve/v1/model_service.pb.h"
 #include "server/backends/backend.h"
+#include "server/backends/backend_registry.h"
 #include "server/batching/dynamic_batcher.h"
 #include "server/common/clock.h"
 #include "server/repository/repository_observer.h"
 #include "server/repository/servable_model.h"
+#include "server/repository/unloader.h"
 
 namespace lineserve {
-
-// Loads one version's artifact: (path of model.pt, the config in force,
-// device spec) -> a warmed-up backend. Must be thread-safe.
-using BackendFactory = std::function<absl::StatusOr<std::shared_ptr<Backend>>(
-    const std::string& model_path, const lineserve::v1::ModelConfig& config,
-    const std::string& device)>;
 
 // Makes the metrics hooks of one version's batcher (may return null).
 using BatcherObserverFactory = std::function<std::unique_ptr<BatcherObserver>(
@@ -70,9 +71,9 @@ struct ModelRepositoryOptions {
   // `device`; the config reported by List() shows the device in force.
   std::string device_override;
 
-  // How model.pt files are loaded; empty means TorchScriptBackend::Create.
-  // Tests and tools substitute fakes here.
-  BackendFactory backend_factory;
+  // The backends by platform. Required; not owned, must outlive the
+  // repository. Tests register fakes here.
+  const BackendRegistry* backends = nullptr;
 
   // Optional metrics hooks per version.
   BatcherObserverFactory observer_factory;
@@ -84,11 +85,12 @@ struct ModelRepositoryOptions {
 
 class ModelRepository {
  public:
-  // INVALID_ARGUMENT when `root` is empty. Loads nothing: call LoadAll().
+  // INVALID_ARGUMENT when `root` is empty or there is no backend registry.
+  // Loads nothing: call LoadAll().
   static absl::StatusOr<std::unique_ptr<ModelRepository>> Create(
       ModelRepositoryOptions options);
 
-  // Shutdown().
+  // Shutdown(), then waits until every handle is released.
   ~ModelRepository();
 
   ModelRepository(const ModelRepository&) = delete;
@@ -172,6 +174,9 @@ class ModelRepository {
                                              const ModelEntry& entry);
 
   const ModelRepositoryOptions options_;
+  // Destroys released versions; declared first so that it is destroyed
+  // last, after every handle the repository itself holds.
+  std::unique_ptr<Unloader> unloader_;
 
   // Serialises LoadAll/Reload/Shutdown so that two loads of a model do not
   // race to swap. Taken before mu_, never while holding it.

@@ -1,43 +1,17 @@
 #include "server/repository/servable_model.h"
 
 #include <algorithm>
-#include <functional>
-#include <thread>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "server/common/status_macros.h"
-#include "server/repository/model_config.h"
+#include "absl/strings/str_join.h"
+#include "models/base/status_macros.h"
+#include "models/config/model_config.h"
 
 namespace lineserve {
 namespace {
 
 using lineserve::v1::ModelConfig;
-
-// How many wrapped `done` callbacks this thread is inside. A servable
-// destroyed while it is > 0 may be destroyed on a batcher worker.
-thread_local int callback_depth = 0;
-
-class CallbackScope {
- public:
-  CallbackScope() { ++callback_depth; }
-  ~CallbackScope() { --callback_depth; }
-  CallbackScope(const CallbackScope&) = delete;
-  CallbackScope& operator=(const CallbackScope&) = delete;
-};
-
-// Drains running on detached threads, for WaitForDetachedDrains().
-struct DetachedDrains {
-  absl::Mutex mu;
-  int running ABSL_GUARDED_BY(mu) = 0;
-};
-
-DetachedDrains& Drains() {
-  static DetachedDrains* const drains = new DetachedDrains;  // never freed
-  return *drains;
-}
 
 BatchQueueOptions QueueOptionsFromConfig(const ModelConfig& config) {
   const auto& batching = config.dynamic_batching();
@@ -54,13 +28,41 @@ BatchQueueOptions QueueOptionsFromConfig(const ModelConfig& config) {
   return queue;
 }
 
-size_t OutputSizeFromConfig(const ModelConfig& config) {
-  if (config.output().empty()) return 0;
-  size_t size = 1;
-  for (int64_t dim : config.output(0).dims()) {
-    size *= static_cast<size_t>(std::max<int64_t>(dim, 0));
+std::string SpecsText(const std::vector<TensorSpec>& specs) {
+  std::vector<std::string> parts;
+  for (const TensorSpec& spec : specs) {
+    parts.push_back(absl::StrCat(spec.name, " ", DataTypeName(spec.dtype), " ",
+                                 ShapeText(spec.dims)));
   }
-  return size;
+  return absl::StrCat("(", absl::StrJoin(parts, ", "), ")");
+}
+
+bool SameSpecs(const std::vector<TensorSpec>& a,
+               const std::vector<TensorSpec>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].dtype != b[i].dtype ||
+        a[i].dims != b[i].dims) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Image and tabular models take the preprocessing's floats as one tensor.
+absl::Status CheckPreprocessedInput(const std::vector<TensorSpec>& inputs,
+                                    int64_t size) {
+  int64_t product = 1;
+  if (inputs.size() == 1) {
+    for (int64_t dim : inputs[0].dims) product *= dim;
+  }
+  if (inputs.size() != 1 || inputs[0].dtype != DataType::kFp32 ||
+      product != size) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the preprocessing gives one FP32 tensor of ", size,
+                     " values but the model takes ", SpecsText(inputs)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -83,40 +85,44 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
       new ServableModel(std::move(options)));
   const ModelConfig& config = servable->config_;
 
-  size_t expected_input = 0;
+  servable->inputs_ = SpecsFromConfig(config.input());
+  servable->outputs_ = SpecsFromConfig(config.output());
+  if (!SameSpecs(backend->inputs(), servable->inputs_) ||
+      !SameSpecs(backend->outputs(), servable->outputs_)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        context, ": the backend takes ", SpecsText(backend->inputs()),
+        " and gives ", SpecsText(backend->outputs()), ", the config declares ",
+        SpecsText(servable->inputs_), " and ", SpecsText(servable->outputs_)));
+  }
   switch (config.task()) {
     case lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION: {
       auto preprocessor = preprocess::ImagePreprocessor::Create(config.image());
       if (!preprocessor.ok()) {
         return AnnotateStatus(preprocessor.status(), context);
       }
-      expected_input = preprocessor->output_size();
+      RETURN_IF_ERROR(
+          AnnotateStatus(CheckPreprocessedInput(servable->inputs_,
+                                                preprocessor->output_size()),
+                         context));
       servable->image_preprocessor_ = std::move(*preprocessor);
       break;
     }
     case lineserve::v1::TASK_KIND_TABULAR_REGRESSION: {
       auto encoder = preprocess::TabularEncoder::Create(config.tabular());
       if (!encoder.ok()) return AnnotateStatus(encoder.status(), context);
-      expected_input = encoder->width();
+      RETURN_IF_ERROR(AnnotateStatus(
+          CheckPreprocessedInput(servable->inputs_, encoder->width()),
+          context));
       servable->tabular_encoder_ = std::move(*encoder);
       break;
     }
+    case lineserve::v1::TASK_KIND_TENSOR:
+      break;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat(context, ": the config names no task"));
   }
-  const size_t expected_output = OutputSizeFromConfig(config);
-  if (backend->input_size() != expected_input ||
-      backend->output_size() != expected_output) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(context, ": the backend takes ", backend->input_size(),
-                     " floats and gives ", backend->output_size(),
-                     " per sample, the config describes ", expected_input,
-                     " and ", expected_output));
-  }
   servable->device_ = backend->device();
-  servable->input_size_ = backend->input_size();
-  servable->output_size_ = backend->output_size();
   const int64_t timeout_us =
       config.dynamic_batching().default_timeout_microseconds();
   if (timeout_us > 0)
@@ -135,49 +141,12 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
 }
 
 ServableModel::~ServableModel() {
-  if (batcher_ != nullptr && callback_depth > 0) {
-    // This thread may be a worker of this very batcher, which Shutdown
-    // would try to join. Another thread drains it; the batcher and the
-    // observer it uses go together. Should no thread be available, leaking
-    // them beats deadlocking or terminating.
-    DynamicBatcher* batcher = batcher_.release();
-    BatcherObserver* observer = observer_.release();
-    DetachedDrains& drains = Drains();
-    {
-      absl::MutexLock lock(&drains.mu);
-      ++drains.running;
-    }
-    try {
-      std::thread([batcher, observer, &drains] {
-        delete batcher;
-        delete observer;
-        absl::MutexLock lock(&drains.mu);
-        --drains.running;
-      }).detach();
-    } catch (...) {
-      absl::MutexLock lock(&drains.mu);
-      --drains.running;
-    }
-    return;
-  }
+  // The batcher first: it uses the observer until its workers are joined.
   batcher_.reset();
   observer_.reset();
 }
 
 void ServableModel::Submit(std::unique_ptr<InferenceTask> task) const {
-  if (task == nullptr) return;
-  if (task->done) {
-    // Marks the thread while the caller's callback runs and while its
-    // captures are destroyed: either may drop the last handle of a servable.
-    task->done = [inner = std::move(task->done)](
-                     absl::Status status, InferenceResult result) mutable {
-      CallbackScope scope;
-      std::function<void(absl::Status, InferenceResult)> done;
-      done.swap(inner);
-      done(std::move(status), std::move(result));
-      done = nullptr;
-    };
-  }
   batcher_->Submit(std::move(task));
 }
 
@@ -187,13 +156,6 @@ int ServableModel::queue_depth() const { return batcher_->queue_depth(); }
 
 void ServableModel::Drain() const {
   if (batcher_ != nullptr) batcher_->Shutdown();
-}
-
-void ServableModel::WaitForDetachedDrains() {
-  DetachedDrains& drains = Drains();
-  absl::MutexLock lock(&drains.mu);
-  drains.mu.Await(absl::Condition(
-      +[](int* running) { return *running == 0; }, &drains.running));
 }
 
 }  // namespace lineserve

@@ -3,18 +3,12 @@
 //
 // Lifetime: the repository hands out std::shared_ptr<const ServableModel>.
 // A request keeps its handle until it has its answer, so a version that is
-// reloaded or unloaded meanwhile stays alive and finishes its work; when the
-// last handle goes, the destructor shuts the batcher down, which answers
-// every task already submitted before returning.
-//
-// Where the last handle may be dropped: anywhere a request ends, including
-// inside a task's `done` callback (a batcher worker thread, which the
-// batcher could not join from there). The servable notices that case —
-// Submit() marks the `done` callbacks it wraps, while they run and while
-// their captures are destroyed — and then drains the batcher on a detached
-// thread instead, so the in-flight work still completes. A task's
-// `is_cancelled` and a BatcherObserver run unmarked on workers too: they
-// must not own a handle.
+// reloaded or unloaded meanwhile stays alive and finishes its work. The
+// destructor shuts the batcher down, which answers every task already
+// submitted and joins the workers, so it must not run on one of this
+// servable's batcher workers: the repository's handles hand the last
+// reference to its Unloader thread (see unloader.h), which makes dropping a
+// handle inside a `done` callback safe.
 //
 // Thread-safety: immutable after Create(); every const method may be called
 // from any thread.
@@ -26,16 +20,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "lineserve/v1/model_config.pb.h"
+#include "models/preprocess/image_preprocessor.h"
+#include "models/preprocess/tabular_encoder.h"
 #include "server/backends/backend.h"
 #include "server/batching/dynamic_batcher.h"
 #include "server/batching/inference_task.h"
 #include "server/common/clock.h"
-#include "server/preprocess/image_preprocessor.h"
-#include "server/preprocess/tabular_encoder.h"
+#include "server/common/tensor.h"
 
 namespace lineserve {
 
@@ -44,8 +40,8 @@ struct ServableModelOptions {
   lineserve::v1::ModelConfig config;
   // The version number (>= 1), reported with every answer.
   int64_t version = 0;
-  // Required: a loaded, warmed-up backend whose input_size() equals what
-  // the config's preprocessing produces. Shared with the batcher.
+  // Required: a loaded, warmed-up backend whose inputs() and outputs() are
+  // the config's. Shared with the batcher.
   std::shared_ptr<Backend> backend;
   // The batcher's clock. Not owned; null means Clock::Real(). Must outlive
   // the servable (and its drain, see above).
@@ -61,8 +57,9 @@ class ServableModel {
   // max_batch_size (0 means batches of 1), max_queue_delay_microseconds,
   // preferred_batch_size, max_queue_size and instance_count workers.
   // INVALID_ARGUMENT for a null backend or a config the batcher refuses;
-  // FAILED_PRECONDITION when the backend's input or output size does not
-  // match the config.
+  // FAILED_PRECONDITION when the backend's tensors are not the config's
+  // (name, type or dims), or an image or tabular model does not take one
+  // FP32 tensor of the preprocessing's size.
   static absl::StatusOr<std::unique_ptr<ServableModel>> Create(
       ServableModelOptions options);
 
@@ -78,13 +75,13 @@ class ServableModel {
   lineserve::v1::TaskKind task() const { return config_.task(); }
   // Where the backend runs: "cpu", "cuda:0".
   const std::string& device() const { return device_; }
-  // Floats per sample in and out (Backend sizes).
-  size_t input_size() const { return input_size_; }
-  size_t output_size() const { return output_size_; }
+  // The tensors one sample takes and gives (batch dimension excluded).
+  const std::vector<TensorSpec>& inputs() const { return inputs_; }
+  const std::vector<TensorSpec>& outputs() const { return outputs_; }
 
-  // The preprocessing that turns a request into input_size() floats: the
+  // The preprocessing that turns a request into the FP32 inputs()[0]: the
   // image preprocessor for image classification, the tabular encoder for
-  // tabular regression; the other one is null.
+  // tabular regression; null for the other tasks.
   const preprocess::ImagePreprocessor* image_preprocessor() const {
     return image_preprocessor_ ? &*image_preprocessor_ : nullptr;
   }
@@ -113,20 +110,14 @@ class ServableModel {
   // called from a `done` callback (it joins the batcher's workers).
   void Drain() const;
 
-  // Blocks until every drain handed to a detached thread (see the file
-  // comment) has finished. For main() after the server has stopped, so the
-  // process does not exit while a worker is still finishing. Any thread
-  // except a batcher worker.
-  static void WaitForDetachedDrains();
-
  private:
   explicit ServableModel(ServableModelOptions options);
 
   const lineserve::v1::ModelConfig config_;
   const int64_t version_;
   std::string device_;
-  size_t input_size_ = 0;
-  size_t output_size_ = 0;
+  std::vector<TensorSpec> inputs_;
+  std::vector<TensorSpec> outputs_;
   absl::Duration default_timeout_ = absl::InfiniteDuration();
   std::optional<preprocess::ImagePreprocessor> image_preprocessor_;
   std::optional<preprocess::TabularEncoder> tabular_encoder_;

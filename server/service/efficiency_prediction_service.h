@@ -1,13 +1,13 @@
-// lineserve.v1.EfficiencyPrediction over the callback API. Every row of a
-// request becomes one batcher task, so rows of concurrent requests share
-// batches; the call finishes when its last row is answered.
+// lineserve.v1.EfficiencyPrediction over the callback API: a thin adapter
+// over the inference pipeline. Every row of a request becomes one sample, so
+// rows of concurrent requests share batches; the call finishes when its last
+// row is answered.
 #ifndef LINESERVE_SERVER_SERVICE_EFFICIENCY_PREDICTION_SERVICE_H_
 #define LINESERVE_SERVER_SERVICE_EFFICIENCY_PREDICTION_SERVICE_H_
 
 #include "lineserve/v1/efficiency_prediction.grpc.pb.h"
-#include "server/common/clock.h"
-#include "server/repository/model_repository.h"
-#include "server/service/service_observer.h"
+#include "server/inference/inference_observer.h"
+#include "server/inference/inference_pipeline.h"
 
 namespace lineserve {
 
@@ -18,9 +18,9 @@ inline constexpr int kMaxRowsPerRequest = 4096;
 class EfficiencyPredictionService final
     : public lineserve::v1::EfficiencyPrediction::CallbackService {
  public:
-  // `repository`, `clock` and `observer` must outlive the service.
-  EfficiencyPredictionService(const ModelRepository* repository, Clock* clock,
-                              ServiceObserver* observer);
+  // `pipeline` and `observer` (null: none) must outlive the service.
+  EfficiencyPredictionService(const InferencePipeline* pipeline,
+                              InferenceObserver* observer);
 
   grpc::ServerUnaryReactor* Predict(
       grpc::CallbackServerContext* context,
@@ -28,9 +28,8 @@ class EfficiencyPredictionService final
       lineserve::v1::PredictResponse* response) override;
 
  private:
-  const ModelRepository* repository_;
-  Clock* clock_;
-  ServiceObserver* observer_;
+  const InferencePipeline* pipeline_;
+  InferenceObserver* observer_;
 };
 
 }  // namespace lineserve

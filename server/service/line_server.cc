@@ -10,34 +10,11 @@
 #include "absl/strings/str_cat.h"
 
 namespace lineserve {
-namespace {
-
-constexpr const char* kServices[] = {
-    "lineserve.v1.QualityInspection",
-    "lineserve.v1.EfficiencyPrediction",
-    "lineserve.v1.ModelService",
-};
-
-ServiceObserver* NullObserver() {
-  static ServiceObserver* observer = new ServiceObserver();
-  return observer;
-}
-
-}  // namespace
-
-ServiceObserver* ServiceObserver::Null() { return NullObserver(); }
 
 absl::StatusOr<std::unique_ptr<LineServer>> LineServer::Start(
-    const LineServerOptions& options, ModelRepository* repository) {
+    const LineServerOptions& options,
+    const std::vector<HostedService>& services) {
   std::unique_ptr<LineServer> server(new LineServer());
-  server->observer_ =
-      options.observer != nullptr ? options.observer : ServiceObserver::Null();
-  server->inspection_ = std::make_unique<QualityInspectionService>(
-      repository, options.clock, server->observer_);
-  server->efficiency_ = std::make_unique<EfficiencyPredictionService>(
-      repository, options.clock, server->observer_);
-  server->models_ = std::make_unique<ModelService>(repository);
-
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -45,9 +22,9 @@ absl::StatusOr<std::unique_ptr<LineServer>> LineServer::Start(
                            &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  builder.RegisterService(server->inspection_.get());
-  builder.RegisterService(server->efficiency_.get());
-  builder.RegisterService(server->models_.get());
+  for (const HostedService& hosted : services) {
+    builder.RegisterService(hosted.service);
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -56,8 +33,8 @@ absl::StatusOr<std::unique_ptr<LineServer>> LineServer::Start(
   grpc::HealthCheckServiceInterface* health =
       server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
-  for (const char* service : kServices) {
-    health->SetServingStatus(service, true);
+  for (const HostedService& hosted : services) {
+    health->SetServingStatus(hosted.name, true);
   }
   return server;
 }

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "server/batching/inference_task.h"
-#include "server/common/status_macros.h"
-#include "server/postprocess/classification.h"
+#include "models/base/status_macros.h"
+#include "models/postprocess/classification.h"
+#include "server/inference/model_io.h"
 #include "server/service/grpc_status.h"
 #include "server/service/request_support.h"
 
@@ -22,37 +22,26 @@ using lineserve::v1::InspectResponse;
 constexpr char kInspectMethod[] = "Inspect";
 constexpr char kInspectStreamMethod[] = "InspectStream";
 
-// Fills the answer from the model's logits for one image.
+// Fills the answer for one image from the model's logits.
 InspectResponse Answer(const ServableModel& servable,
                        const std::string& request_id,
                        const std::string& part_id,
                        const InferenceResult& result) {
-  const auto& classification = servable.config().classification();
-  const int k = classification.labels_size();
-  int ok_index = 0;
-  for (int i = 0; i < k; ++i) {
-    if (classification.labels(i) == classification.ok_label()) ok_index = i;
-  }
-  const std::vector<float> p = postprocess::Softmax(result.output.data(), k);
-  const float threshold = classification.has_defect_threshold()
-                              ? classification.defect_threshold()
-                              : postprocess::kDefaultDefectThreshold;
-  const postprocess::Decision decision =
-      postprocess::Decide(p.data(), k, ok_index, threshold);
+  const auto& labels = servable.config().classification().labels();
+  const Classification classification = Classify(servable, result);
+  const postprocess::Decision& decision = classification.decision;
 
   InspectResponse response;
   response.set_request_id(request_id);
   response.set_part_id(part_id);
   response.set_verdict(decision.defect ? lineserve::v1::VERDICT_DEFECT
                                        : lineserve::v1::VERDICT_OK);
-  if (decision.defect) {
-    response.set_defect_class(classification.labels(decision.label));
-  }
+  if (decision.defect) response.set_defect_class(labels.Get(decision.label));
   response.set_defect_probability(decision.defect_probability);
-  for (int i = 0; i < k; ++i) {
+  for (int i = 0; i < labels.size(); ++i) {
     auto* score = response.add_scores();
-    score->set_label(classification.labels(i));
-    score->set_probability(p[i]);
+    score->set_label(labels.Get(i));
+    score->set_probability(classification.probabilities[i]);
   }
   response.mutable_answered_by()->set_model_name(servable.name());
   response.mutable_answered_by()->set_model_version(servable.version());
@@ -70,9 +59,11 @@ InspectResponse Answer(const ServableModel& servable,
 class InspectStreamReactor
     : public grpc::ServerBidiReactor<InspectRequest, InspectResponse> {
  public:
-  InspectStreamReactor(QualityInspectionService* service,
+  InspectStreamReactor(const QualityInspectionService* service,
                        grpc::CallbackServerContext* context)
-      : service_(service), context_(context) {
+      : service_(service),
+        context_(context),
+        cancellation_(std::make_shared<Cancellation>()) {
     StartRead(&request_);
   }
 
@@ -91,6 +82,7 @@ class InspectStreamReactor
     }
     service_->Submit(
         *context_, request, QualityInspectionService::Call::kInspectStream,
+        cancellation_,
         [this, request](absl::Status status, InspectResponse response) {
           Deliver(request, status, std::move(response));
         });
@@ -109,6 +101,9 @@ class InspectStreamReactor
     }
     UnlockAndAct();
   }
+
+  // The client went away: its queued requests leave the batchers now.
+  void OnCancel() override { cancellation_->Cancel(); }
 
   void OnDone() override { delete this; }
 
@@ -157,8 +152,9 @@ class InspectStreamReactor
     }
   }
 
-  QualityInspectionService* service_;
+  const QualityInspectionService* service_;
   grpc::CallbackServerContext* context_;
+  const std::shared_ptr<Cancellation> cancellation_;
   InspectRequest request_;  // owned by the read in flight
 
   absl::Mutex mu_;
@@ -175,78 +171,61 @@ class InspectStreamReactor
 }  // namespace
 
 QualityInspectionService::QualityInspectionService(
-    const ModelRepository* repository, Clock* clock, ServiceObserver* observer)
-    : repository_(repository), clock_(clock), observer_(observer) {}
+    const InferencePipeline* pipeline, InferenceObserver* observer)
+    : pipeline_(pipeline),
+      observer_(observer != nullptr ? observer : InferenceObserver::Null()) {}
 
 void QualityInspectionService::Submit(
     const grpc::CallbackServerContext& context, const InspectRequest& request,
-    Call call, Done done) {
-  const absl::Time start = clock_->Now();
-  const char* const method =
+    Call call, std::shared_ptr<Cancellation> cancellation, Done done) const {
+  InferenceRequest inference;
+  inference.method =
       call == Call::kInspectStream ? kInspectStreamMethod : kInspectMethod;
+  inference.model = request.model().name().empty() ? kDefaultInspectionModel
+                                                   : request.model().name();
+  inference.version = request.model().version();
+  inference.task = lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION;
+  inference.timeout = TimeLeft(context);
+  inference.cancellation = std::move(cancellation);
   // A stream's answers are matched to requests by request_id only.
-  auto servable =
-      call == Call::kInspectStream && request.request_id().empty()
-          ? absl::InvalidArgumentError("request_id: required on InspectStream")
-          : ResolveModel(*repository_, request.model(), kDefaultInspectionModel,
-                         lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION);
-  if (!servable.ok()) {
-    observer_->OnRequest(method,
-                         request.model().name().empty()
-                             ? kDefaultInspectionModel
-                             : request.model().name(),
-                         0, servable.status(), clock_->Now() - start);
-    done(servable.status(), {});
-    return;
+  if (call == Call::kInspectStream && request.request_id().empty()) {
+    inference.malformed =
+        absl::InvalidArgumentError("request_id: required on InspectStream");
   }
-  std::shared_ptr<const ServableModel> model = *std::move(servable);
-  auto fail = [&](const absl::Status& status) {
-    observer_->OnRequest(method, model->name(), model->version(), status,
-                         clock_->Now() - start);
-    done(status, {});
-  };
-  if (request.image().empty()) {
-    fail(absl::InvalidArgumentError("image: empty; send PNG or JPEG bytes"));
-    return;
-  }
-  const preprocess::ImagePreprocessor* preprocessor =
-      model->image_preprocessor();
-  auto task = std::make_unique<InferenceTask>();
-  task->input.resize(preprocessor->output_size());
-  if (absl::Status status =
-          preprocessor->Process(request.image(), task->input.data());
-      !status.ok()) {
-    fail(AnnotateStatus(status, "image"));
-    return;
-  }
-  task->deadline = TaskDeadline(context, model->default_timeout(), start);
-  const grpc::CallbackServerContext* ctx = &context;
-  task->is_cancelled = [ctx] { return ctx->IsCancelled(); };
-  // The task holds the model version: it stays loaded until answered.
-  task->done = [this, model, method, request_id = request.request_id(),
-                part_id = request.part_id(), line = request.line_id(),
-                station = request.station_id(), start, done = std::move(done)](
-                   absl::Status status, InferenceResult result) {
-    observer_->OnRequest(method, model->name(), model->version(), status,
-                         clock_->Now() - start);
-    if (!status.ok()) {
-      done(status, {});
-      return;
+  auto prepare =
+      [&](const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
+    if (request.image().empty()) {
+      return absl::InvalidArgumentError("image: empty; send PNG or JPEG bytes");
     }
-    InspectResponse response = Answer(*model, request_id, part_id, result);
-    observer_->OnInspection(line, station,
-                            response.verdict() == lineserve::v1::VERDICT_DEFECT,
-                            response.defect_class());
-    done(absl::OkStatus(), std::move(response));
+    absl::StatusOr<Sample> sample = ImageSample(model, request.image());
+    if (!sample.ok()) return AnnotateStatus(sample.status(), "image");
+    std::vector<Sample> samples;
+    samples.push_back(*std::move(sample));
+    return samples;
   };
-  model->Submit(std::move(task));
+  pipeline_->Run(
+      std::move(inference), prepare,
+      [this, request_id = request.request_id(), part_id = request.part_id(),
+       line = request.line_id(), station = request.station_id(),
+       done = std::move(done)](InferenceOutcome outcome) {
+        if (!outcome.status.ok()) {
+          done(outcome.status, {});
+          return;
+        }
+        InspectResponse response =
+            Answer(*outcome.model, request_id, part_id, outcome.results[0]);
+        observer_->OnInspection(
+            line, station, response.verdict() == lineserve::v1::VERDICT_DEFECT,
+            response.defect_class());
+        done(absl::OkStatus(), std::move(response));
+      });
 }
 
 grpc::ServerUnaryReactor* QualityInspectionService::Inspect(
     grpc::CallbackServerContext* context, const InspectRequest* request,
     InspectResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Submit(*context, *request, Call::kInspect,
+  auto* reactor = new CancellableUnaryReactor();
+  Submit(*context, *request, Call::kInspect, reactor->cancellation(),
          [reactor, response](absl::Status status, InspectResponse answer) {
            if (status.ok()) *response = std::move(answer);
            reactor->Finish(ToGrpcStatus(status));

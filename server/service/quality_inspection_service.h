@@ -1,18 +1,21 @@
 // lineserve.v1.QualityInspection over the callback API.
 //
-// Handlers decode and preprocess on the gRPC thread, hand the sample to the
-// model's batcher and return at once; the batcher's completion finishes the
-// call from a worker thread. No gRPC thread ever waits for a batch.
+// A thin adapter over the inference pipeline: the request becomes an
+// InferenceRequest whose one sample is the preprocessed image (decoded on the
+// gRPC thread), and the outcome becomes an InspectResponse. The batcher's
+// completion finishes the call from a worker thread; no gRPC thread ever
+// waits for a batch.
 #ifndef LINESERVE_SERVER_SERVICE_QUALITY_INSPECTION_SERVICE_H_
 #define LINESERVE_SERVER_SERVICE_QUALITY_INSPECTION_SERVICE_H_
 
 #include <functional>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "lineserve/v1/quality_inspection.grpc.pb.h"
-#include "server/common/clock.h"
-#include "server/repository/model_repository.h"
-#include "server/service/service_observer.h"
+#include "server/inference/cancellation.h"
+#include "server/inference/inference_observer.h"
+#include "server/inference/inference_pipeline.h"
 
 namespace lineserve {
 
@@ -21,9 +24,9 @@ inline constexpr char kDefaultInspectionModel[] = "quality_inspection";
 class QualityInspectionService final
     : public lineserve::v1::QualityInspection::CallbackService {
  public:
-  // `repository`, `clock` and `observer` must outlive the service.
-  QualityInspectionService(const ModelRepository* repository, Clock* clock,
-                           ServiceObserver* observer);
+  // `pipeline` and `observer` (null: none) must outlive the service.
+  QualityInspectionService(const InferencePipeline* pipeline,
+                           InferenceObserver* observer);
 
   grpc::ServerUnaryReactor* Inspect(
       grpc::CallbackServerContext* context,
@@ -43,15 +46,14 @@ class QualityInspectionService final
 
   // Validates, preprocesses and submits one request; `done` is called
   // exactly once, maybe before this returns (on a refusal), maybe later
-  // from a batcher worker. `context` must stay alive until then.
+  // from a batcher worker. `cancellation` (may be null) covers the call.
   void Submit(const grpc::CallbackServerContext& context,
               const lineserve::v1::InspectRequest& request, Call call,
-              Done done);
+              std::shared_ptr<Cancellation> cancellation, Done done) const;
 
  private:
-  const ModelRepository* repository_;
-  Clock* clock_;
-  ServiceObserver* observer_;
+  const InferencePipeline* pipeline_;
+  InferenceObserver* observer_;
 };
 
 }  // namespace lineserve

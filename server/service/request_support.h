@@ -1,32 +1,42 @@
-// Helpers every domain service uses to turn a gRPC call into batcher tasks.
+// What every gRPC front end needs to hand a call to the inference pipeline:
+// the client's remaining time and a unary reactor that turns gRPC's
+// OnCancel into a Cancellation.
 #ifndef LINESERVE_SERVER_SERVICE_REQUEST_SUPPORT_H_
 #define LINESERVE_SERVER_SERVICE_REQUEST_SUPPORT_H_
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
 
 #include <memory>
-#include <string>
 
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lineserve/v1/common.pb.h"
-#include "lineserve/v1/model_config.pb.h"
-#include "server/repository/model_repository.h"
+#include "server/inference/cancellation.h"
 
 namespace lineserve {
 
-// The earlier of the call's deadline and now + `default_timeout` (the
-// model's; InfiniteDuration when it has none).
-absl::Time TaskDeadline(const grpc::CallbackServerContext& context,
-                        absl::Duration default_timeout, absl::Time now);
+// How long the client still waits for this call: its deadline minus the
+// real time now (gRPC deadlines are wall-clock instants), or
+// InfiniteDuration() when it set none. Converted once, here at the wire,
+// so everything behind it runs on the pipeline's injected clock.
+absl::Duration TimeLeft(const grpc::CallbackServerContext& context);
 
-// Resolves the model a request names (or `default_name`) and checks it does
-// the task the service expects. NOT_FOUND / UNAVAILABLE from the repository;
-// FAILED_PRECONDITION when the model does another task.
-absl::StatusOr<std::shared_ptr<const ServableModel>> ResolveModel(
-    const ModelRepository& repository, const lineserve::v1::ModelSpec& spec,
-    absl::string_view default_name, lineserve::v1::TaskKind task);
+// A unary call's reactor: Finish() once; OnCancel (client gone, deadline
+// passed) cancels the call's queued work at once; deletes itself when gRPC
+// is done with it.
+class CancellableUnaryReactor : public grpc::ServerUnaryReactor {
+ public:
+  CancellableUnaryReactor() : cancellation_(std::make_shared<Cancellation>()) {}
+
+  const std::shared_ptr<Cancellation>& cancellation() const {
+    return cancellation_;
+  }
+
+  void OnCancel() override { cancellation_->Cancel(); }
+  void OnDone() override { delete this; }
+
+ private:
+  const std::shared_ptr<Cancellation> cancellation_;
+};
 
 }  // namespace lineserve
 

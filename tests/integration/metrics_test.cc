@@ -1,5 +1,6 @@
 // Metrics end to end: the real server on 127.0.0.1:0 with /metrics on
-// 127.0.0.1:0, tiny TorchScript models, the real client. After known traffic
+// 127.0.0.1:0, tiny linear models (the fake backend: the metrics do not
+// depend on the model's framework), the real client. After known traffic
 // the exposition read over HTTP must count exactly what was sent, pass
 // `promtool check metrics`, and be scraped by a real Prometheus whose query
 // API gives back the request count and a latency quantile.
@@ -25,16 +26,18 @@
 #include "client/lineserve_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/base/file_util.h"
+#include "models/config/model_config.h"
+#include "models/preprocess/image.h"
+#include "models/preprocess/image_encode.h"
 #include "nlohmann/json.hpp"
-#include "server/common/file_util.h"
 #include "server/metrics/server_metrics.h"
-#include "server/preprocess/image.h"
-#include "server/repository/model_config.h"
 #include "server/repository/model_repository.h"
-#include "server/service/line_server.h"
-#include "tests/server/backends/test_models.h"
 #include "tests/support/exposition.h"
+#include "tests/support/fake_backend.h"
 #include "tests/support/http_get.h"
+#include "tests/support/serving_stack.h"
+#include "tests/support/test_configs.h"
 
 extern char** environ;
 
@@ -145,9 +148,10 @@ class MetricsIntegrationTest : public ::testing::Test {
     AddModel(lineserve::testing::TabularConfig(kEfficiency, 3), efficiency);
     // A model whose only version does not load.
     AddModel(lineserve::testing::ImageConfig(kBroken), quality);
-    ASSERT_TRUE(WriteFileAtomically(
-                    (fs::path(root_) / kBroken / "1" / "model.pt").string(),
-                    "not TorchScript")
+    ASSERT_TRUE(WriteFileAtomically((fs::path(root_) / kBroken / "1" /
+                                     lineserve::testing::kFakeArtifact)
+                                        .string(),
+                                    "not a model")
                     .ok());
 
     ServerMetricsOptions metrics_options;
@@ -156,45 +160,38 @@ class MetricsIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(metrics.ok()) << metrics.status();
     metrics_ = *std::move(metrics);
 
-    ModelRepositoryOptions repository_options;
-    repository_options.root = root_;
-    repository_options.observer_factory = metrics_->batcher_observer_factory();
-    repository_options.observer = metrics_.get();
-    auto repository = ModelRepository::Create(repository_options);
-    ASSERT_TRUE(repository.ok()) << repository.status();
-    repository_ = *std::move(repository);
-    ASSERT_TRUE(repository_->LoadAll().ok());
+    ASSERT_TRUE(lineserve::testing::RegisterFakeBackend(backends_).ok());
+    lineserve::testing::ServingStackOptions options;
+    options.root = root_;
+    options.backends = &backends_;
+    options.batcher_observers = metrics_->batcher_observer_factory();
+    options.repository_observer = metrics_.get();
+    options.inference_observer = metrics_.get();
+    auto stack = lineserve::testing::ServingStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
     metrics_->SetModelStatusSource(
-        [repository = repository_.get()] { return repository->List(); });
-
-    LineServerOptions server_options;
-    server_options.address = "127.0.0.1:0";
-    server_options.observer = metrics_.get();
-    auto server = LineServer::Start(server_options, repository_.get());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    ClientOptions client_options;
-    client_options.server = absl::StrCat("127.0.0.1:", server_->port());
-    client_ = std::make_unique<LineserveClient>(client_options);
+        [repository = &stack_->repository()] { return repository->List(); });
+    client_ = &stack_->client();
   }
 
   void TearDown() override {
-    if (server_) server_->Shutdown(absl::Seconds(5));
-    server_.reset();
     if (metrics_) metrics_->SetModelStatusSource(nullptr);
-    repository_.reset();
+    stack_.reset();
     metrics_.reset();
     fs::remove_all(root_);
   }
 
-  void AddModel(const lineserve::v1::ModelConfig& config,
+  void AddModel(lineserve::v1::ModelConfig config,
                 const lineserve::testing::LinearModel& model) {
+    config.set_platform(lineserve::testing::kFakePlatform);
     const fs::path dir = fs::path(root_) / config.name();
     fs::create_directories(dir / "1");
     ASSERT_TRUE(WriteModelConfig((dir / "config.pbtxt").string(), config).ok());
-    ASSERT_TRUE(lineserve::testing::WriteLinearModel(
-                    (dir / "1" / "model.pt").string(), model)
-                    .ok());
+    ASSERT_TRUE(
+        lineserve::testing::WriteFakeModel(
+            (dir / "1" / lineserve::testing::kFakeArtifact).string(), model)
+            .ok());
   }
 
   absl::Status Inspect(const std::string& image,
@@ -264,10 +261,10 @@ class MetricsIntegrationTest : public ::testing::Test {
   }
 
   std::string root_;
+  BackendRegistry backends_;
   std::unique_ptr<ServerMetrics> metrics_;
-  std::unique_ptr<ModelRepository> repository_;
-  std::unique_ptr<LineServer> server_;
-  std::unique_ptr<LineserveClient> client_;
+  std::unique_ptr<lineserve::testing::ServingStack> stack_;
+  LineserveClient* client_ = nullptr;  // the stack's
 };
 
 TEST_F(MetricsIntegrationTest, ExpositionCountsTheTrafficSent) {
@@ -288,7 +285,7 @@ TEST_F(MetricsIntegrationTest, ExpositionCountsTheTrafficSent) {
   for (int i = 0; i < kPredictCalls - 1; ++i) ASSERT_TRUE(Predict(1).ok());
   ASSERT_TRUE(Predict(2).ok());
   const int rows = kPredictCalls + 1;
-  ASSERT_TRUE(repository_->Reload(kEfficiency).ok());
+  ASSERT_TRUE(stack_->repository().Reload(kEfficiency).ok());
 
   auto text = ScrapeText();
   ASSERT_TRUE(text.ok()) << text.status();
@@ -381,7 +378,7 @@ TEST_F(MetricsIntegrationTest, ExpositionCountsTheTrafficSent) {
     EXPECT_THAT(e.Value("lineserve_queue_duration_seconds_count", v1),
                 Optional(double(samples)));
     EXPECT_THAT(e.Value("lineserve_queue_depth", v1), Optional(0.0));
-    auto status = repository_->GetStatus(model);
+    auto status = stack_->repository().GetStatus(model);
     ASSERT_TRUE(status.ok());
     EXPECT_THAT(e.Value("lineserve_queue_capacity", v1),
                 Optional(double(MaxQueueSize(status->config()))));

@@ -1,10 +1,12 @@
-// The real server on 127.0.0.1:0, loaded with models the trainer trained a
-// moment ago, called through the real client.
+// The real server on 127.0.0.1:0, loaded with models the real trainer
+// trained once for this CTest run (the IntegrationModels fixture,
+// train_test_models.sh), called through the real client.
 #include <torch/script.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -14,17 +16,14 @@
 #include "client/lineserve_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "models/datagen/synthetic_production.h"
-#include "models/datagen/synthetic_tiles.h"
-#include "models/train/efficiency_trainer.h"
-#include "models/train/quality_trainer.h"
-#include "server/common/file_util.h"
-#include "server/postprocess/classification.h"
-#include "server/preprocess/image_preprocessor.h"
-#include "server/preprocess/tabular_encoder.h"
-#include "server/repository/model_config.h"
+#include "models/base/file_util.h"
+#include "models/config/model_config.h"
+#include "models/postprocess/classification.h"
+#include "models/preprocess/image_preprocessor.h"
+#include "models/preprocess/tabular_encoder.h"
+#include "server/backends/torchscript_backend.h"
 #include "server/repository/model_repository.h"
-#include "server/service/line_server.h"
+#include "tests/support/serving_stack.h"
 
 namespace lineserve {
 namespace {
@@ -48,40 +47,19 @@ void CopyModel(const fs::path& repo, const std::string& from,
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // CTest runs each test as its own process, several at once: each
-    // process trains into its own folder.
+    // The trained models and their data are shared by every test process of
+    // the run; each process works on a copy it may edit.
+    const char* env = std::getenv("LINESERVE_TEST_MODELS");
+    const fs::path trained = env != nullptr ? env : LINESERVE_TEST_MODELS_DIR;
+    ASSERT_TRUE(fs::exists(trained / "repo"))
+        << trained << " has no trained models: run `ctest -R IntegrationModels`"
+        << " (the fixture train_test_models.sh) first";
     root_ = new fs::path(fs::path(::testing::TempDir()) /
                          absl::StrCat("lineserve_server_", getpid()));
     fs::remove_all(*root_);
-    const fs::path data = *root_ / "data";
-    datagen::SyntheticTilesOptions tiles;
-    tiles.output_dir = (data / "tiles").string();
-    tiles.ok_count = 16;
-    tiles.defect_count_per_class = 8;
-    tiles.min_side_px = 48;
-    tiles.max_side_px = 64;
-    ASSERT_TRUE(datagen::GenerateSyntheticTiles(tiles).ok());
-    datagen::SyntheticProductionOptions table;
-    table.output_path = (data / "production.csv").string();
-    table.rows = 150;
-    ASSERT_TRUE(datagen::GenerateSyntheticProduction(table).ok());
-
+    fs::create_directories(*root_);
+    fs::copy(trained, *root_, fs::copy_options::recursive);
     const fs::path repo = *root_ / "repo";
-    std::ostringstream log;
-    train::QualityTrainOptions quality;
-    quality.data_dir = (data / "tiles" / "images").string();
-    quality.repository = repo.string();
-    quality.image_size = 32;
-    quality.block_channels = {4, 8};
-    quality.epochs = 2;
-    quality.max_batch_size = 8;
-    ASSERT_TRUE(train::TrainQualityModel(quality, log).ok()) << log.str();
-    train::EfficiencyTrainOptions efficiency;
-    efficiency.csv_path = table.output_path;
-    efficiency.target_column = "actual_productivity";
-    efficiency.repository = repo.string();
-    efficiency.boosting.max_trees = 30;
-    ASSERT_TRUE(train::TrainEfficiencyModel(efficiency, log).ok()) << log.str();
 
     // Batches close only when full (8) or after a long delay: a burst of
     // eight concurrent calls must share one execution.
@@ -95,7 +73,8 @@ class ServerTest : public ::testing::Test {
       c.mutable_dynamic_batching()->set_max_queue_size(2);
       c.mutable_dynamic_batching()->clear_preferred_batch_size();
       c.mutable_dynamic_batching()->add_preferred_batch_size(4);
-      c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(1'500'000);
+      c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
+          60'000'000);
       c.mutable_warmup()->clear_batch_sizes();
       c.mutable_warmup()->add_batch_sizes(1);
     });
@@ -107,27 +86,19 @@ class ServerTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    ModelRepositoryOptions options;
+    ASSERT_TRUE(RegisterTorchScriptBackend(backends_).ok());
+    lineserve::testing::ServingStackOptions options;
     options.root = (*root_ / "repo").string();
-    auto repository = ModelRepository::Create(options);
-    ASSERT_TRUE(repository.ok()) << repository.status();
-    repository_ = *std::move(repository);
-    ASSERT_TRUE(repository_->LoadAll().ok());
-    LineServerOptions server_options;
-    server_options.address = "127.0.0.1:0";
-    auto server = LineServer::Start(server_options, repository_.get());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    ClientOptions client_options;
-    client_options.server = absl::StrCat("127.0.0.1:", server_->port());
-    client_ = std::make_unique<LineserveClient>(client_options);
+    options.backends = &backends_;
+    auto stack = lineserve::testing::ServingStack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    repository_ = &stack_->repository();
+    server_ = &stack_->server();
+    client_ = &stack_->client();
   }
 
-  void TearDown() override {
-    if (server_) server_->Shutdown(absl::Seconds(5));
-    server_.reset();
-    if (repository_) repository_->Shutdown();
-  }
+  void TearDown() override { stack_.reset(); }
 
   // The index-th image (in name order) of a class of the generated set.
   static std::string Image(const std::string& label, int index) {
@@ -157,9 +128,12 @@ class ServerTest : public ::testing::Test {
   }
 
   static fs::path* root_;
-  std::unique_ptr<ModelRepository> repository_;
-  std::unique_ptr<LineServer> server_;
-  std::unique_ptr<LineserveClient> client_;
+  BackendRegistry backends_;
+  std::unique_ptr<lineserve::testing::ServingStack> stack_;
+  // The stack's.
+  ModelRepository* repository_ = nullptr;
+  LineServer* server_ = nullptr;
+  LineserveClient* client_ = nullptr;
 };
 
 fs::path* ServerTest::root_ = nullptr;
@@ -293,8 +267,11 @@ TEST_F(ServerTest, FullQueueIsResourceExhausted) {
   auto refused =
       client_->Inspect(InspectRequestFor(image, "inspection_tiny_queue"));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  // The queued ones are still answered: draining the model flushes them
+  // now instead of after the minute-long delay.
+  (*servable)->Drain();
   for (auto& t : waiting) t.join();
-  EXPECT_EQ(ok_count, 2);  // the queued ones are still answered
+  EXPECT_EQ(ok_count, 2);
 }
 
 TEST_F(ServerTest, ExpiredDeadlineIsDeadlineExceeded) {
@@ -418,8 +395,39 @@ TEST_F(ServerTest, ShutdownFinishesCallsInFlight) {
   EXPECT_EQ(ok_count, 4);
   auto after = client_->Inspect(InspectRequestFor(image));
   EXPECT_FALSE(after.ok());
-  server_.reset();
-  repository_.reset();
+}
+
+TEST_F(ServerTest, ClientCancellationTakesTheRequestOutOfTheQueueAtOnce) {
+  // The burst model waits 5 s for a batch of eight: only the cancellation
+  // (gRPC's OnCancel, waking the batcher) can answer this call sooner.
+  auto servable = repository_->Get("inspection_burst", 0);
+  ASSERT_TRUE(servable.ok());
+  auto stub = lineserve::v1::QualityInspection::NewStub(client_->channel());
+  grpc::ClientContext context;
+  lineserve::v1::InspectResponse response;
+  absl::Notification finished;
+  grpc::Status status;
+  const lineserve::v1::InspectRequest request =
+      InspectRequestFor(Image("ok", 1), "inspection_burst");
+  stub->async()->Inspect(&context, &request, &response, [&](grpc::Status s) {
+    status = std::move(s);
+    finished.Notify();
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(4);
+  while ((*servable)->queue_depth() < 1 && absl::Now() < give_up) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ((*servable)->queue_depth(), 1);
+  const absl::Time cancelled_at = absl::Now();
+  context.TryCancel();
+  ASSERT_TRUE(finished.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  // Left the queue well before the 5 s batch delay could have released it.
+  while ((*servable)->queue_depth() > 0 &&
+         absl::Now() < cancelled_at + absl::Seconds(4)) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ((*servable)->queue_depth(), 0);
 }
 
 }  // namespace

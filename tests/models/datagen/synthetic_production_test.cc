@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/file_util.h"
+#include "models/base/file_util.h"
 
 namespace lineserve::datagen {
 namespace {

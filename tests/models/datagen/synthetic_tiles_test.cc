@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/file_util.h"
-#include "server/preprocess/image.h"
+#include "models/base/file_util.h"
+#include "models/preprocess/image.h"
 
 namespace lineserve::datagen {
 namespace {

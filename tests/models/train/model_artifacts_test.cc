@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/repository/model_config.h"
+#include "models/config/model_config.h"
 
 namespace lineserve::train {
 namespace {

@@ -12,13 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/base/file_util.h"
+#include "models/config/model_config.h"
+#include "models/preprocess/image.h"
+#include "models/preprocess/image_encode.h"
+#include "models/preprocess/image_preprocessor.h"
+#include "models/preprocess/tabular_encoder.h"
 #include "models/train/efficiency_trainer.h"
 #include "models/train/quality_trainer.h"
-#include "server/common/file_util.h"
-#include "server/preprocess/image.h"
-#include "server/preprocess/image_preprocessor.h"
-#include "server/preprocess/tabular_encoder.h"
-#include "server/repository/model_config.h"
 
 namespace lineserve::train {
 namespace {

@@ -1,5 +1,6 @@
 #include "server/backends/torchscript_backend.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -9,8 +10,10 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/file_util.h"
+#include "models/base/file_util.h"
+#include "models/config/model_config.h"
 #include "tests/server/backends/test_models.h"
+#include "tests/support/fake_backend.h"
 
 namespace lineserve {
 namespace {
@@ -24,6 +27,34 @@ using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::HasSubstr;
 using ::testing::Pointwise;
+
+absl::StatusOr<std::unique_ptr<TorchScriptBackend>> Load(
+    const std::string& path, const lineserve::v1::ModelConfig& config,
+    const std::string& device) {
+  BackendLoadRequest request;
+  request.artifact_path = path;
+  request.config = &config;
+  request.device = device;
+  return TorchScriptBackend::Create(request);
+}
+
+// Runs `batch` samples of the backend's one FP32 input, `values` sample
+// after sample; the FP32 output's values.
+absl::StatusOr<std::vector<float>> RunFloats(Backend& backend,
+                                             const std::vector<float>& values,
+                                             int batch) {
+  std::vector<int64_t> shape = {batch};
+  for (int64_t dim : backend.inputs()[0].dims) shape.push_back(dim);
+  const size_t count = values.size() / 1;
+  Tensor input = Tensor::Zeros(backend.inputs()[0].name, DataType::kFp32,
+                               std::move(shape));
+  const size_t needed = static_cast<size_t>(input.ElementCount());
+  std::copy(values.begin(), values.begin() + std::min(needed, count),
+            input.mutable_values<float>());
+  absl::StatusOr<std::vector<Tensor>> outputs = backend.Run({input}, batch);
+  if (!outputs.ok()) return outputs.status();
+  return ::lineserve::testing::Floats((*outputs)[0]);
+}
 
 // y = 1*x0 + 2*x1 + 3*x2 + 0.5
 LinearModel ThreeFeatureModel() {
@@ -50,21 +81,21 @@ class TorchScriptBackendTest : public ::testing::Test {
 
 TEST_F(TorchScriptBackendTest, AnswersHandComputedValuesForBatchSizes1To4) {
   const std::string path = WriteModel(ThreeFeatureModel());
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto backend = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_TRUE(backend.ok()) << backend.status();
-  EXPECT_EQ((*backend)->input_size(), 3u);
-  EXPECT_EQ((*backend)->output_size(), 1u);
+  EXPECT_EQ((*backend)->inputs()[0].dims, (std::vector<int64_t>{3}));
+  EXPECT_EQ((*backend)->outputs()[0].name, "prediction");
   EXPECT_EQ((*backend)->device(), "cpu");
   EXPECT_EQ((*backend)->max_batch_size(), 4);
 
   const std::vector<float> rows = {1, 0, 0, 0, 1, 0, 0, 0, 1, 2, -1, 0.5};
   const std::vector<float> expected = {1.5f, 2.5f, 3.5f, 2.0f};
   for (int batch = 1; batch <= 4; ++batch) {
-    std::vector<float> output(batch, -100.0f);
-    ASSERT_TRUE((*backend)->Run(rows.data(), batch, output.data()).ok());
-    EXPECT_THAT(output, Pointwise(FloatEq(),
-                                  std::vector<float>(expected.begin(),
-                                                     expected.begin() + batch)))
+    auto output = RunFloats(**backend, rows, batch);
+    ASSERT_TRUE(output.ok()) << output.status();
+    EXPECT_THAT(*output, Pointwise(FloatEq(), std::vector<float>(
+                                                  expected.begin(),
+                                                  expected.begin() + batch)))
         << "batch " << batch;
   }
 }
@@ -76,22 +107,20 @@ TEST_F(TorchScriptBackendTest, ImageModelSeesChannelsHeightWidthInOrder) {
   model.weights = {1, 0, 1, 1, 1, 2, 1, 3};
   model.bias = {0.0f, 10.0f};
   const std::string path = WriteModel(model);
-  auto backend = TorchScriptBackend::Create(path, ImageConfig("img"), "cpu");
+  auto backend = Load(path, ImageConfig("img"), "cpu");
   ASSERT_TRUE(backend.ok()) << backend.status();
-  EXPECT_EQ((*backend)->input_size(), 4u);
-  EXPECT_EQ((*backend)->output_size(), 2u);
+  EXPECT_EQ((*backend)->inputs()[0].dims, (std::vector<int64_t>{1, 2, 2}));
 
   const std::vector<float> images = {1, 2, 3, 4, 0, 0, 0, -1};
-  std::vector<float> output(4);
-  ASSERT_TRUE((*backend)->Run(images.data(), 2, output.data()).ok());
-  EXPECT_THAT(output, ElementsAre(FloatEq(10), FloatEq(10 + 2 + 6 + 12),
-                                  FloatEq(-1), FloatEq(10 - 3)));
+  auto output = RunFloats(**backend, images, 2);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_THAT(*output, ElementsAre(FloatEq(10), FloatEq(10 + 2 + 6 + 12),
+                                   FloatEq(-1), FloatEq(10 - 3)));
 }
 
 TEST_F(TorchScriptBackendTest, AutoDeviceIsCpuWithoutCuda) {
   const std::string path = WriteModel(ThreeFeatureModel());
-  auto backend =
-      TorchScriptBackend::Create(path, TabularConfig("m", 3), "auto");
+  auto backend = Load(path, TabularConfig("m", 3), "auto");
   ASSERT_TRUE(backend.ok()) << backend.status();
   EXPECT_THAT((*backend)->device(),
               ::testing::AnyOf("cpu", ::testing::StartsWith("cuda:")));
@@ -103,13 +132,13 @@ TEST_F(TorchScriptBackendTest, InputSizeMismatchIsCaughtAtWarmUp) {
   model.weights = {1, 1};
   model.bias = {0};
   const std::string path = WriteModel(model);
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto backend = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(backend.status().message(), HasSubstr(path));
   EXPECT_THAT(backend.status().message(),
-              HasSubstr("input[0] \"features\" dims [3]"));
+              HasSubstr("does not match its config"));
   EXPECT_THAT(backend.status().message(), HasSubstr("warm-up at batch size 1"));
-  EXPECT_THAT(backend.status().message(), HasSubstr("input [1, 3]"));
+  EXPECT_THAT(backend.status().message(), HasSubstr("features [1, 3]"));
 }
 
 TEST_F(TorchScriptBackendTest, OutputSizeMismatchIsCaughtAtWarmUp) {
@@ -118,16 +147,16 @@ TEST_F(TorchScriptBackendTest, OutputSizeMismatchIsCaughtAtWarmUp) {
   model.weights = {1, 1, 1, 1, 1, 1};
   model.bias = {0, 0};
   const std::string path = WriteModel(model);
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto backend = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(backend.status().message(),
-              HasSubstr("output has shape [1, 2] but config output[0] "
-                        "\"prediction\" dims [1] expect [1, 1]"));
+              HasSubstr("output \"prediction\" has shape [1, 2] but the "
+                        "config's dims [1] expect [1, 1]"));
 }
 
 TEST_F(TorchScriptBackendTest, MissingFileIsNotFoundNamingThePath) {
   const std::string path = dir_ + "/absent/model.pt";
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto backend = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_EQ(backend.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(backend.status().message(), HasSubstr(path));
 }
@@ -135,7 +164,7 @@ TEST_F(TorchScriptBackendTest, MissingFileIsNotFoundNamingThePath) {
 TEST_F(TorchScriptBackendTest, CorruptFileIsInvalidArgumentNamingThePath) {
   const std::string path = dir_ + "/model.pt";
   ASSERT_TRUE(WriteFileAtomically(path, "not a zip archive").ok());
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto backend = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(backend.status().message(),
               HasSubstr("cannot load TorchScript model " + path));
@@ -143,13 +172,12 @@ TEST_F(TorchScriptBackendTest, CorruptFileIsInvalidArgumentNamingThePath) {
 
 TEST_F(TorchScriptBackendTest, CudaWithoutCudaIsFailedPrecondition) {
   const std::string path = WriteModel(ThreeFeatureModel());
-  auto probe = TorchScriptBackend::Create(path, TabularConfig("m", 3), "auto");
+  auto probe = Load(path, TabularConfig("m", 3), "auto");
   ASSERT_TRUE(probe.ok()) << probe.status();
   if ((*probe)->device() != "cpu") GTEST_SKIP() << "CUDA is available here";
 
   for (const std::string device : {"cuda", "cuda:0"}) {
-    auto backend =
-        TorchScriptBackend::Create(path, TabularConfig("m", 3), device);
+    auto backend = Load(path, TabularConfig("m", 3), device);
     ASSERT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition)
         << device;
     EXPECT_THAT(backend.status().message(),
@@ -159,45 +187,50 @@ TEST_F(TorchScriptBackendTest, CudaWithoutCudaIsFailedPrecondition) {
 
 TEST_F(TorchScriptBackendTest, UnknownDeviceIsInvalidArgument) {
   const std::string path = WriteModel(ThreeFeatureModel());
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "gpu");
+  auto backend = Load(path, TabularConfig("m", 3), "gpu");
   ASSERT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(backend.status().message(), HasSubstr("\"gpu\""));
 }
 
 TEST_F(TorchScriptBackendTest, RunRefusesBatchesOutsideTheConfiguredRange) {
   const std::string path = WriteModel(ThreeFeatureModel());
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto backend = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_TRUE(backend.ok()) << backend.status();
-  std::vector<float> input(15), output(5);
-  EXPECT_EQ((*backend)->Run(input.data(), 5, output.data()).code(),
+  const std::vector<float> rows(15);
+  EXPECT_EQ(RunFloats(**backend, rows, 5).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*backend)->Run(input.data(), 0, output.data()).code(),
+  EXPECT_EQ(RunFloats(**backend, rows, 0).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*backend)->Run(nullptr, 1, output.data()).code(),
+  // No inputs, or a tensor of the wrong type.
+  EXPECT_EQ((*backend)->Run({}, 1).status().code(),
             absl::StatusCode::kInvalidArgument);
+  absl::Status wrong_type =
+      (*backend)
+          ->Run({Tensor::Zeros("features", DataType::kFp64, {1, 3})}, 1)
+          .status();
+  EXPECT_EQ(wrong_type.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(wrong_type.message(), HasSubstr("FP64"));
 }
 
 TEST_F(TorchScriptBackendTest, ForwardFailureIsInternalNotAnException) {
   LinearModel model = ThreeFeatureModel();
   model.fail_when_sum_above = 100.0f;
   const std::string path = WriteModel(model);
-  auto backend = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto backend = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_TRUE(backend.ok()) << backend.status();
 
-  const std::vector<float> large = {1000, 0, 0};
-  float output = 0;
-  absl::Status status = (*backend)->Run(large.data(), 1, &output);
+  absl::Status status = RunFloats(**backend, {1000, 0, 0}, 1).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(status.message(), HasSubstr("input too large"));
   // And it keeps serving.
-  const std::vector<float> small = {1, 1, 1};
-  ASSERT_TRUE((*backend)->Run(small.data(), 1, &output).ok());
-  EXPECT_FLOAT_EQ(output, 6.5f);
+  auto output = RunFloats(**backend, {1, 1, 1}, 1);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_THAT(*output, ElementsAre(FloatEq(6.5f)));
 }
 
 TEST_F(TorchScriptBackendTest, ConcurrentRunsGiveTheSameAnswers) {
   const std::string path = WriteModel(ThreeFeatureModel());
-  auto created = TorchScriptBackend::Create(path, TabularConfig("m", 3), "cpu");
+  auto created = Load(path, TabularConfig("m", 3), "cpu");
   ASSERT_TRUE(created.ok()) << created.status();
   std::shared_ptr<Backend> backend = std::move(*created);
 
@@ -209,10 +242,9 @@ TEST_F(TorchScriptBackendTest, ConcurrentRunsGiveTheSameAnswers) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kRuns; ++i) {
         const float v = static_cast<float>(t * kRuns + i);
-        const std::vector<float> rows = {v, 0, 0, 0, v, 0};
-        float output[2];
-        if (!backend->Run(rows.data(), 2, output).ok() ||
-            output[0] != v + 0.5f || output[1] != 2 * v + 0.5f) {
+        auto output = RunFloats(*backend, {v, 0, 0, 0, v, 0}, 2);
+        if (!output.ok() || (*output)[0] != v + 0.5f ||
+            (*output)[1] != 2 * v + 0.5f) {
           ++wrong[t];
         }
       }
@@ -220,6 +252,74 @@ TEST_F(TorchScriptBackendTest, ConcurrentRunsGiveTheSameAnswers) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_THAT(wrong, ::testing::Each(0));
+}
+
+lineserve::v1::ModelConfig TwoInputConfig() {
+  return ::lineserve::testing::TwoInputConfig("two");
+}
+
+TEST_F(TorchScriptBackendTest, TwoTypedInputsByNameAndATupleOfOutputs) {
+  const std::string path = dir_ + "/model.pt";
+  absl::Status written = ::lineserve::testing::WriteScriptModel(
+      path, ::lineserve::testing::kTwoInputModelSource);
+  ASSERT_TRUE(written.ok()) << written;
+  const lineserve::v1::ModelConfig config = TwoInputConfig();
+  ASSERT_TRUE(ValidateModelConfig(config).ok()) << ValidateModelConfig(config);
+  auto backend = Load(path, config, "cpu");
+  ASSERT_TRUE(backend.ok()) << backend.status();
+
+  Tensor x = Tensor::FromFloats("x", {2, 3}, {1, -2, 3, 0.5f, 0.5f, 0.5f});
+  Tensor count = Tensor::Zeros("count", DataType::kInt64, {2, 1});
+  count.mutable_values<int64_t>()[0] = 2;
+  count.mutable_values<int64_t>()[1] = 10;
+  auto outputs = (*backend)->Run({x, count}, 2);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  ASSERT_EQ(outputs->size(), 2u);
+  EXPECT_EQ((*outputs)[0].name, "scaled");
+  EXPECT_THAT(::lineserve::testing::Floats((*outputs)[0]),
+              ElementsAre(2, -4, 6, 5, 5, 5));
+  EXPECT_EQ((*outputs)[1].dtype, DataType::kInt64);
+  EXPECT_EQ((*outputs)[1].shape, (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ((*outputs)[1].values<int64_t>()[0], 4);   // 2 + two positive
+  EXPECT_EQ((*outputs)[1].values<int64_t>()[1], 13);  // 10 + three positive
+}
+
+TEST_F(TorchScriptBackendTest, DictOfOutputsIsReadByName) {
+  const std::string path = dir_ + "/model.pt";
+  ASSERT_TRUE(::lineserve::testing::WriteScriptModel(path, R"(
+def forward(self, x: Tensor, count: Tensor) -> Dict[str, Tensor]:
+    return {"total": count * 2, "scaled": x + 1.0}
+)")
+                  .ok());
+  auto backend = Load(path, TwoInputConfig(), "cpu");
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  Tensor count = Tensor::Zeros("count", DataType::kInt64, {1, 1});
+  count.mutable_values<int64_t>()[0] = 21;
+  auto outputs =
+      (*backend)->Run({Tensor::FromFloats("x", {1, 3}, {1, 2, 3}), count}, 1);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  EXPECT_THAT(::lineserve::testing::Floats((*outputs)[0]),
+              ElementsAre(2, 3, 4));
+  EXPECT_EQ((*outputs)[1].values<int64_t>()[0], 42);
+}
+
+TEST_F(TorchScriptBackendTest, ForwardArgumentsNotMatchingTheInputsAreRefused) {
+  const std::string path = WriteModel(ThreeFeatureModel());
+  auto backend = Load(path, TwoInputConfig(), "cpu");
+  ASSERT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(backend.status().message(),
+              HasSubstr("forward() takes 1 argument(s) (x) but the config "
+                        "declares 2 input(s)"));
+}
+
+TEST_F(TorchScriptBackendTest, BytesTensorsAreRefusedAtLoad) {
+  const std::string path = WriteModel(ThreeFeatureModel());
+  lineserve::v1::ModelConfig config = TwoInputConfig();
+  config.mutable_input(1)->set_data_type(lineserve::v1::TYPE_BYTES);
+  auto backend = Load(path, config, "cpu");
+  ASSERT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(backend.status().message(),
+              HasSubstr("input[1] \"count\" is BYTES"));
 }
 
 TEST(ConfigureLibTorchThreadsTest, RefusesNonPositiveIntraOpThreads) {

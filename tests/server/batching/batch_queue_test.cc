@@ -20,14 +20,14 @@ const absl::Time kT0 = absl::UnixEpoch() + absl::Hours(1);
 std::unique_ptr<InferenceTask> MakeTask(
     float id, absl::Time deadline = absl::InfiniteFuture()) {
   auto task = std::make_unique<InferenceTask>();
-  task->input = {id};
+  task->inputs.push_back(Tensor::FromFloats("id", {1}, {id}));
   task->deadline = deadline;
   return task;
 }
 
 std::vector<float> Ids(const std::vector<std::unique_ptr<InferenceTask>>& v) {
   std::vector<float> ids;
-  for (const auto& task : v) ids.push_back(task->input[0]);
+  for (const auto& task : v) ids.push_back(task->inputs[0].values<float>()[0]);
   return ids;
 }
 
@@ -70,7 +70,7 @@ TEST(BatchQueueTest, FullQueueRefusesAndCallerKeepsOwnership) {
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(status.message(), HasSubstr("max_queue_size 2"));
   ASSERT_EQ(third.get(), raw);
-  EXPECT_EQ(third->input, std::vector<float>{3});
+  EXPECT_EQ(third->inputs[0].values<float>()[0], 3.0f);
   EXPECT_EQ(third->enqueue_time, absl::InfinitePast());
   EXPECT_EQ(queue.size(), 2u);
 }

@@ -10,6 +10,8 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/fake_backend.h"
+#include "tests/support/fake_clock.h"
 
 namespace lineserve {
 namespace {
@@ -18,97 +20,32 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
+using ::lineserve::testing::FakeBackend;
+using ::lineserve::testing::Floats;
+
 // Every wait in these tests is bounded: a bug fails the test instead of
 // hanging it.
-const absl::Duration kTimeout = absl::Seconds(10);
+const absl::Duration kTimeout = ::lineserve::testing::kTestTimeout;
 
-// Output per sample: each input value doubled, then the size of the batch the
-// sample ran in. Records every batch size it sees; can be made to block until
-// released, to fail, or to advance a fake clock while it "computes".
-class FakeBackend : public Backend {
- public:
-  static constexpr size_t kInputSize = 2;
-
-  FakeBackend() = default;
-  // Notifies `destroyed` from the destructor.
-  explicit FakeBackend(absl::Notification* destroyed) : destroyed_(destroyed) {}
-  ~FakeBackend() override {
-    if (destroyed_ != nullptr) destroyed_->Notify();
-  }
-
-  size_t input_size() const override { return kInputSize; }
-  size_t output_size() const override { return kInputSize + 1; }
-  std::string device() const override { return "fake"; }
-
-  absl::Status Run(const float* input, int batch_size, float* output) override {
-    absl::Notification* release;
-    {
-      absl::MutexLock lock(&mu_);
-      batch_sizes_.push_back(batch_size);
-      runs_cv_.SignalAll();
-      release = release_;
-    }
-    if (release != nullptr &&
-        !release->WaitForNotificationWithTimeout(kTimeout)) {
-      return absl::InternalError("test never released the backend");
-    }
-    absl::MutexLock lock(&mu_);
-    if (clock_ != nullptr) clock_->Advance(compute_time_);
-    if (!fail_.ok()) return fail_;
-    for (int b = 0; b < batch_size; ++b) {
-      for (size_t i = 0; i < kInputSize; ++i) {
-        output[b * output_size() + i] = input[b * kInputSize + i] * 2;
-      }
-      output[b * output_size() + kInputSize] = batch_size;
-    }
-    return absl::OkStatus();
-  }
-
-  // Run blocks until `release` is notified (bounded by kTimeout).
-  void BlockUntil(absl::Notification* release) {
-    absl::MutexLock lock(&mu_);
-    release_ = release;
-  }
-  void FailWith(absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    fail_ = std::move(status);
-  }
-  void AdvanceDuringRun(FakeClock* clock, absl::Duration compute_time) {
-    absl::MutexLock lock(&mu_);
-    clock_ = clock;
-    compute_time_ = compute_time;
-  }
-
-  // True once `n` Run calls have started. (A CondVar rather than
-  // Mutex::Await(Condition): Abseil evaluates a Condition on whichever
-  // thread unlocks, which TSan cannot follow in Debian's uninstrumented
-  // Abseil.)
-  bool WaitForRuns(int n) {
-    const absl::Time deadline = absl::Now() + kTimeout;
-    absl::MutexLock lock(&mu_);
-    while (static_cast<int>(batch_sizes_.size()) < n) {
-      if (runs_cv_.WaitWithDeadline(&mu_, deadline)) {
-        return static_cast<int>(batch_sizes_.size()) >= n;
-      }
-    }
-    return true;
-  }
-
-  std::vector<int> batch_sizes() const {
-    absl::MutexLock lock(&mu_);
-    return batch_sizes_;
-  }
-
- private:
-  absl::Notification* const destroyed_ = nullptr;
-  mutable absl::Mutex mu_;
-  absl::CondVar runs_cv_;  // signalled when a Run starts
-  std::vector<int> batch_sizes_ ABSL_GUARDED_BY(mu_);
-  absl::Notification* release_ ABSL_GUARDED_BY(mu_) = nullptr;
-  absl::Status fail_ ABSL_GUARDED_BY(mu_);
-  FakeClock* clock_ ABSL_GUARDED_BY(mu_) = nullptr;
-  absl::Duration compute_time_ ABSL_GUARDED_BY(mu_);
-};
+// One FP32 input "x" [2]; output "y" [3]: each input value doubled, then the
+// size of the batch the sample ran in.
+std::shared_ptr<FakeBackend> DoublingBackend() {
+  return std::make_shared<FakeBackend>(
+      std::vector<TensorSpec>{{"x", DataType::kFp32, {2}}},
+      std::vector<TensorSpec>{{"y", DataType::kFp32, {3}}},
+      [](const std::vector<Tensor>& inputs,
+         int batch_size) -> absl::StatusOr<std::vector<Tensor>> {
+        const float* x = inputs[0].values<float>();
+        Tensor y = Tensor::Zeros("y", DataType::kFp32, {batch_size, 3});
+        float* out = y.mutable_values<float>();
+        for (int b = 0; b < batch_size; ++b) {
+          out[b * 3] = x[b * 2] * 2;
+          out[b * 3 + 1] = x[b * 2 + 1] * 2;
+          out[b * 3 + 2] = batch_size;
+        }
+        return std::vector<Tensor>{std::move(y)};
+      });
+}
 
 // Where a task's `done` reports; counts calls to catch a second one.
 struct Outcome {
@@ -123,7 +60,7 @@ struct Outcome {
 std::unique_ptr<InferenceTask> MakeTask(
     float x, Outcome* outcome, absl::Time deadline = absl::InfiniteFuture()) {
   auto task = std::make_unique<InferenceTask>();
-  task->input = {x, x + 10};
+  task->inputs.push_back(Tensor::FromFloats("x", {2}, {x, x + 10}));
   task->deadline = deadline;
   task->done = [outcome](absl::Status status, InferenceResult result) {
     if (outcome->calls.fetch_add(1) > 0) {
@@ -157,7 +94,7 @@ std::unique_ptr<DynamicBatcher> MakeBatcher(
 }
 
 TEST(DynamicBatcherTest, AnswersEachTaskWithItsOwnOutput) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   auto batcher = MakeBatcher(Options(4, absl::InfiniteDuration()), backend);
   ASSERT_NE(batcher, nullptr);
   Outcome outcomes[4];
@@ -165,7 +102,8 @@ TEST(DynamicBatcherTest, AnswersEachTaskWithItsOwnOutput) {
   for (int i = 0; i < 4; ++i) {
     ASSERT_TRUE(outcomes[i].Wait());
     ASSERT_TRUE(outcomes[i].status.ok()) << outcomes[i].status;
-    EXPECT_THAT(outcomes[i].result.output, ElementsAre(2 * i, 2 * (i + 10), 4));
+    EXPECT_THAT(Floats(outcomes[i].result.outputs[0]),
+                ElementsAre(2 * i, 2 * (i + 10), 4));
     EXPECT_EQ(outcomes[i].result.batch_size, 4);
     EXPECT_GE(outcomes[i].result.queue_time, absl::ZeroDuration());
     EXPECT_GE(outcomes[i].result.compute_time, absl::ZeroDuration());
@@ -175,7 +113,7 @@ TEST(DynamicBatcherTest, AnswersEachTaskWithItsOwnOutput) {
 
 TEST(DynamicBatcherTest, BurstOfConcurrentSubmitsRunsAsOneBatch) {
   constexpr int kN = 16;
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   // The batch can only close when full, whatever the thread interleaving.
   auto batcher =
       MakeBatcher(Options(kN, absl::InfiniteDuration(), kN), backend);
@@ -185,7 +123,7 @@ TEST(DynamicBatcherTest, BurstOfConcurrentSubmitsRunsAsOneBatch) {
   std::vector<std::thread> clients;
   for (int i = 0; i < kN; ++i) {
     clients.emplace_back([&, i] {
-      go.WaitForNotification();
+      ASSERT_TRUE(go.WaitForNotificationWithTimeout(kTimeout));
       batcher->Submit(MakeTask(i, &outcomes[i]));
     });
   }
@@ -194,15 +132,16 @@ TEST(DynamicBatcherTest, BurstOfConcurrentSubmitsRunsAsOneBatch) {
   for (int i = 0; i < kN; ++i) {
     ASSERT_TRUE(outcomes[i].Wait());
     ASSERT_TRUE(outcomes[i].status.ok()) << outcomes[i].status;
-    EXPECT_THAT(outcomes[i].result.output,
+    EXPECT_THAT(Floats(outcomes[i].result.outputs[0]),
                 ElementsAre(2 * i, 2 * (i + 10), kN));
   }
   EXPECT_THAT(backend->batch_sizes(), ElementsAre(kN));
 }
 
 TEST(DynamicBatcherTest, ReleasesPartialBatchAfterDelayWithRealClock) {
-  auto backend = std::make_shared<FakeBackend>();
-  const absl::Duration delay = absl::Milliseconds(2);
+  // The one test on real time: the real clock's sleep ends by itself.
+  auto backend = DoublingBackend();
+  const absl::Duration delay = absl::Microseconds(200);
   auto batcher = MakeBatcher(Options(8, delay), backend);
   ASSERT_NE(batcher, nullptr);
   Outcome outcome;
@@ -213,9 +152,28 @@ TEST(DynamicBatcherTest, ReleasesPartialBatchAfterDelayWithRealClock) {
   EXPECT_GE(outcome.result.queue_time, delay);
 }
 
+TEST(DynamicBatcherTest, FakeClockWakesTheSleepingWorkerAtTheDelay) {
+  FakeClock clock;
+  auto backend = DoublingBackend();
+  DynamicBatcherOptions options = Options(8, absl::Seconds(1.5));
+  options.clock = &clock;
+  auto batcher = MakeBatcher(options, backend);
+  ASSERT_NE(batcher, nullptr);
+  Outcome outcome;
+  batcher->Submit(MakeTask(1, &outcome));
+  clock.Advance(absl::Seconds(1));
+  EXPECT_FALSE(outcome.done.HasBeenNotified());
+  // No Wake(): advancing the clock past the delay wakes the worker.
+  clock.Advance(absl::Seconds(0.5));
+  ASSERT_TRUE(outcome.Wait());
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(outcome.result.batch_size, 1);
+  EXPECT_EQ(outcome.result.queue_time, absl::Seconds(1.5));
+}
+
 TEST(DynamicBatcherTest, ReportsExactTimesWithFakeClock) {
   FakeClock clock;
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   backend->AdvanceDuringRun(&clock, absl::Milliseconds(3));
   DynamicBatcherOptions options = Options(8, absl::Milliseconds(10));
   options.clock = &clock;
@@ -225,7 +183,6 @@ TEST(DynamicBatcherTest, ReportsExactTimesWithFakeClock) {
   batcher->Submit(MakeTask(1, &outcome));
   EXPECT_FALSE(outcome.done.HasBeenNotified());
   clock.Advance(absl::Milliseconds(10));
-  batcher->Wake();
   ASSERT_TRUE(outcome.Wait());
   ASSERT_TRUE(outcome.status.ok()) << outcome.status;
   EXPECT_EQ(outcome.result.queue_time, absl::Milliseconds(10));
@@ -234,7 +191,7 @@ TEST(DynamicBatcherTest, ReportsExactTimesWithFakeClock) {
 }
 
 TEST(DynamicBatcherTest, FullQueueAnswersResourceExhaustedWhileBackendBusy) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   absl::Notification release;
   backend->BlockUntil(&release);
   auto batcher = MakeBatcher(
@@ -265,7 +222,7 @@ TEST(DynamicBatcherTest, FullQueueAnswersResourceExhaustedWhileBackendBusy) {
 
 TEST(DynamicBatcherTest, ExpiredTaskNeverReachesBackend) {
   FakeClock clock;
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   DynamicBatcherOptions options = Options(2, absl::InfiniteDuration());
   options.clock = &clock;
   auto batcher = MakeBatcher(options, backend);
@@ -277,7 +234,7 @@ TEST(DynamicBatcherTest, ExpiredTaskNeverReachesBackend) {
   batcher->Submit(MakeTask(2, &live[1]));
   ASSERT_TRUE(expired.Wait());
   EXPECT_EQ(expired.status.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(expired.result.output, IsEmpty());
+  EXPECT_THAT(expired.result.outputs, IsEmpty());
   EXPECT_EQ(expired.result.batch_size, 0);
   for (Outcome& outcome : live) {
     ASSERT_TRUE(outcome.Wait());
@@ -288,21 +245,28 @@ TEST(DynamicBatcherTest, ExpiredTaskNeverReachesBackend) {
   EXPECT_THAT(backend->batch_sizes(), ElementsAre(2));
 }
 
-TEST(DynamicBatcherTest, ExpiresQueuedTaskAtItsDeadlineWithRealClock) {
-  auto backend = std::make_shared<FakeBackend>();
+TEST(DynamicBatcherTest, ExpiresQueuedTaskAtItsDeadline) {
+  FakeClock clock;
+  auto backend = DoublingBackend();
+  DynamicBatcherOptions options = Options(8, absl::InfiniteDuration());
+  options.clock = &clock;
   // Nothing but the deadline can wake the worker up.
-  auto batcher = MakeBatcher(Options(8, absl::InfiniteDuration()), backend);
+  auto batcher = MakeBatcher(options, backend);
   ASSERT_NE(batcher, nullptr);
   Outcome outcome;
-  batcher->Submit(MakeTask(0, &outcome, absl::Now() + absl::Milliseconds(2)));
+  batcher->Submit(MakeTask(0, &outcome, clock.Now() + absl::Milliseconds(2)));
+  clock.Advance(absl::Milliseconds(1));
+  EXPECT_FALSE(outcome.done.HasBeenNotified());
+  clock.Advance(absl::Milliseconds(1));
   ASSERT_TRUE(outcome.Wait());
+  EXPECT_EQ(outcome.result.queue_time, absl::Milliseconds(2));
   EXPECT_EQ(outcome.status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(backend->batch_sizes(), IsEmpty());
 }
 
 TEST(DynamicBatcherTest, CancelledTaskIsAnsweredCancelled) {
   FakeClock clock;
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   DynamicBatcherOptions options = Options(4, absl::InfiniteDuration());
   options.clock = &clock;
   auto batcher = MakeBatcher(options, backend);
@@ -334,7 +298,7 @@ TEST(DynamicBatcherTest, CancelledTaskIsAnsweredCancelled) {
 }
 
 TEST(DynamicBatcherTest, BackendErrorReachesEveryTaskOfBatch) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   backend->FailWith(absl::InternalError("boom"));
   auto batcher = MakeBatcher(Options(3, absl::InfiniteDuration()), backend);
   ASSERT_NE(batcher, nullptr);
@@ -344,14 +308,14 @@ TEST(DynamicBatcherTest, BackendErrorReachesEveryTaskOfBatch) {
     ASSERT_TRUE(outcome.Wait());
     EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInternal);
     EXPECT_THAT(outcome.status.message(), HasSubstr("boom"));
-    EXPECT_THAT(outcome.result.output, IsEmpty());
+    EXPECT_THAT(outcome.result.outputs, IsEmpty());
     EXPECT_EQ(outcome.result.batch_size, 3);
   }
   EXPECT_THAT(backend->batch_sizes(), ElementsAre(3));
 }
 
 TEST(DynamicBatcherTest, ShutdownDrainsQueuedTasksThenRefuses) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   auto batcher = MakeBatcher(Options(4, absl::InfiniteDuration()), backend);
   ASSERT_NE(batcher, nullptr);
   Outcome outcomes[3];
@@ -363,7 +327,8 @@ TEST(DynamicBatcherTest, ShutdownDrainsQueuedTasksThenRefuses) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(outcomes[i].done.HasBeenNotified());
     ASSERT_TRUE(outcomes[i].status.ok()) << outcomes[i].status;
-    EXPECT_THAT(outcomes[i].result.output, ElementsAre(2 * i, 2 * (i + 10), 3));
+    EXPECT_THAT(Floats(outcomes[i].result.outputs[0]),
+                ElementsAre(2 * i, 2 * (i + 10), 3));
   }
   EXPECT_THAT(backend->batch_sizes(), ElementsAre(3));
 
@@ -378,22 +343,116 @@ TEST(DynamicBatcherTest, ShutdownDrainsQueuedTasksThenRefuses) {
   EXPECT_EQ(late.calls.load(), 1);
 }
 
-TEST(DynamicBatcherTest, WrongInputSizeIsInvalidArgument) {
-  auto backend = std::make_shared<FakeBackend>();
+TEST(DynamicBatcherTest, MismatchedInputsAreInvalidArgumentNamingTheTensor) {
+  auto backend = DoublingBackend();
   auto batcher = MakeBatcher(Options(4, absl::InfiniteDuration()), backend);
   ASSERT_NE(batcher, nullptr);
-  Outcome outcome;
-  std::unique_ptr<InferenceTask> task = MakeTask(0, &outcome);
-  task->input.push_back(1);
-  batcher->Submit(std::move(task));
-  ASSERT_TRUE(outcome.done.HasBeenNotified());
-  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(outcome.status.message(), HasSubstr("expects 2"));
+  const auto refused = [&](std::vector<Tensor> inputs) {
+    Outcome outcome;
+    auto task = MakeTask(0, &outcome);
+    task->inputs = std::move(inputs);
+    batcher->Submit(std::move(task));
+    EXPECT_TRUE(outcome.done.HasBeenNotified());
+    EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument);
+    return std::string(outcome.status.message());
+  };
+  EXPECT_THAT(refused({}), HasSubstr("expects 1 input tensor(s), got 0"));
+  EXPECT_THAT(refused({Tensor::FromFloats("x", {3}, {1, 2, 3})}),
+              HasSubstr("tensor 'x': shape [3], the model takes [2]"));
+  EXPECT_THAT(refused({Tensor::Zeros("x", DataType::kInt64, {2})}),
+              HasSubstr("tensor 'x': data type INT64, the model takes FP32"));
+  EXPECT_THAT(refused({Tensor::FromFloats("z", {2}, {1, 2})}),
+              HasSubstr("tensor 'z' given where 'x' is expected"));
+  Tensor short_buffer = Tensor::FromFloats("x", {2}, {1, 2});
+  short_buffer.data.pop_back();
+  EXPECT_THAT(refused({short_buffer}), HasSubstr("needs 8 bytes, got 7"));
+  EXPECT_THAT(refused({Tensor::FromFloats("x", {1}, {1})}),
+              HasSubstr("model 'fake_model': tensor 'x'"));
   EXPECT_EQ(batcher->queue_depth(), 0);
 }
 
+TEST(DynamicBatcherTest, StacksSeveralTypedInputsAndSplitsSeveralOutputs) {
+  // "a" FP32 [2] and "n" INT64 [1] in; "sum" FP64 [1] (a0 + a1 + n) and
+  // "echo" INT64 [1] (n) out.
+  auto backend = std::make_shared<FakeBackend>(
+      std::vector<TensorSpec>{{"a", DataType::kFp32, {2}},
+                              {"n", DataType::kInt64, {1}}},
+      std::vector<TensorSpec>{{"sum", DataType::kFp64, {1}},
+                              {"echo", DataType::kInt64, {1}}},
+      [](const std::vector<Tensor>& in,
+         int batch_size) -> absl::StatusOr<std::vector<Tensor>> {
+        EXPECT_EQ(in[0].shape, (std::vector<int64_t>{batch_size, 2}));
+        EXPECT_EQ(in[1].shape, (std::vector<int64_t>{batch_size, 1}));
+        Tensor sum = Tensor::Zeros("sum", DataType::kFp64, {batch_size, 1});
+        Tensor echo = Tensor::Zeros("echo", DataType::kInt64, {batch_size, 1});
+        for (int b = 0; b < batch_size; ++b) {
+          const int64_t n = in[1].values<int64_t>()[b];
+          sum.mutable_values<double>()[b] = in[0].values<float>()[2 * b] +
+                                            in[0].values<float>()[2 * b + 1] +
+                                            static_cast<double>(n);
+          echo.mutable_values<int64_t>()[b] = n;
+        }
+        return std::vector<Tensor>{std::move(sum), std::move(echo)};
+      });
+  auto batcher = MakeBatcher(Options(3, absl::InfiniteDuration()), backend);
+  ASSERT_NE(batcher, nullptr);
+  Outcome outcomes[3];
+  for (int i = 0; i < 3; ++i) {
+    auto task = MakeTask(0, &outcomes[i]);
+    Tensor n = Tensor::Zeros("n", DataType::kInt64, {1});
+    n.mutable_values<int64_t>()[0] = 100 * i;
+    task->inputs = {Tensor::FromFloats("a", {2}, {1.0f * i, 0.5f}),
+                    std::move(n)};
+    batcher->Submit(std::move(task));
+  }
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(outcomes[i].Wait());
+    ASSERT_TRUE(outcomes[i].status.ok()) << outcomes[i].status;
+    const std::vector<Tensor>& out = outcomes[i].result.outputs;
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].name, "sum");
+    EXPECT_EQ(out[0].shape, (std::vector<int64_t>{1}));
+    EXPECT_DOUBLE_EQ(out[0].values<double>()[0], i + 0.5 + 100 * i);
+    EXPECT_EQ(out[1].dtype, DataType::kInt64);
+    EXPECT_EQ(out[1].values<int64_t>()[0], 100 * i);
+  }
+  EXPECT_THAT(backend->batch_sizes(), ElementsAre(3));
+}
+
+TEST(DynamicBatcherTest, VariableDimsRunOneBackendCallPerShape) {
+  // "seq" FP32 [-1] in, "len" FP32 [1] out: the length of each sample.
+  auto backend = std::make_shared<FakeBackend>(
+      std::vector<TensorSpec>{{"seq", DataType::kFp32, {-1}}},
+      std::vector<TensorSpec>{{"len", DataType::kFp32, {1}}},
+      [](const std::vector<Tensor>& in,
+         int batch_size) -> absl::StatusOr<std::vector<Tensor>> {
+        Tensor len = Tensor::Zeros("len", DataType::kFp32, {batch_size, 1});
+        for (int b = 0; b < batch_size; ++b) {
+          len.mutable_values<float>()[b] = static_cast<float>(in[0].shape[1]);
+        }
+        return std::vector<Tensor>{std::move(len)};
+      });
+  auto batcher = MakeBatcher(Options(3, absl::InfiniteDuration()), backend);
+  ASSERT_NE(batcher, nullptr);
+  Outcome outcomes[3];
+  const int lengths[3] = {2, 5, 2};
+  for (int i = 0; i < 3; ++i) {
+    auto task = MakeTask(0, &outcomes[i]);
+    task->inputs = {Tensor::FromFloats("seq", {lengths[i]},
+                                       std::vector<float>(lengths[i], 1.0f))};
+    batcher->Submit(std::move(task));
+  }
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(outcomes[i].Wait());
+    ASSERT_TRUE(outcomes[i].status.ok()) << outcomes[i].status;
+    EXPECT_THAT(Floats(outcomes[i].result.outputs[0]), ElementsAre(lengths[i]));
+  }
+  // One batch of three, run as [2, 2] (two samples) and [1, 5].
+  EXPECT_THAT(backend->batch_sizes(), ElementsAre(2, 1));
+}
+
 TEST(DynamicBatcherTest, WorkersRunBatchesConcurrently) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   absl::Notification release;
   backend->BlockUntil(&release);
   DynamicBatcherOptions options = Options(1, absl::ZeroDuration());
@@ -413,7 +472,7 @@ TEST(DynamicBatcherTest, WorkersRunBatchesConcurrently) {
 }
 
 TEST(DynamicBatcherTest, DoneMaySubmitAgain) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   auto batcher = MakeBatcher(Options(1, absl::ZeroDuration()), backend);
   ASSERT_NE(batcher, nullptr);
   Outcome first, second;
@@ -430,7 +489,7 @@ TEST(DynamicBatcherTest, DoneMaySubmitAgain) {
 }
 
 TEST(DynamicBatcherTest, ShutdownFromDoneReturnsAtOnce) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   auto batcher = MakeBatcher(Options(1, absl::ZeroDuration()), backend);
   ASSERT_NE(batcher, nullptr);
   Outcome outcome;
@@ -455,7 +514,8 @@ TEST(DynamicBatcherTest, LastReferenceDroppedInsideDoneIsSafe) {
   // it is answered: when the version was unloaded meanwhile, the batcher is
   // destroyed on its own worker thread.
   absl::Notification backend_destroyed, release;
-  auto backend = std::make_shared<FakeBackend>(&backend_destroyed);
+  auto backend = DoublingBackend();
+  backend->NotifyOnDestruction(&backend_destroyed);
   backend->BlockUntil(&release);
   DynamicBatcherOptions options = Options(1, absl::ZeroDuration());
   options.num_workers = 2;
@@ -521,7 +581,7 @@ class RecordingObserver : public BatcherObserver {
 };
 
 TEST(DynamicBatcherTest, ObserverSeesEveryTaskBatchAndDepth) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
   RecordingObserver observer;
   DynamicBatcherOptions options = Options(2, absl::InfiniteDuration());
   options.observer = &observer;
@@ -530,7 +590,7 @@ TEST(DynamicBatcherTest, ObserverSeesEveryTaskBatchAndDepth) {
 
   Outcome bad, good[2];
   std::unique_ptr<InferenceTask> task = MakeTask(0, &bad);
-  task->input.clear();
+  task->inputs.clear();
   batcher->Submit(std::move(task));
   batcher->Submit(MakeTask(1, &good[0]));
   batcher->Submit(MakeTask(2, &good[1]));
@@ -547,7 +607,7 @@ TEST(DynamicBatcherTest, ObserverSeesEveryTaskBatchAndDepth) {
 }
 
 TEST(DynamicBatcherTest, CreateRejectsInvalidOptions) {
-  auto backend = std::make_shared<FakeBackend>();
+  auto backend = DoublingBackend();
 
   DynamicBatcherOptions options = Options(4, absl::Milliseconds(1));
   options.num_workers = 0;

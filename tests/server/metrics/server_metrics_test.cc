@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/repository/model_config.h"
+#include "models/config/model_config.h"
 #include "tests/support/exposition.h"
 #include "tests/support/http_get.h"
 

@@ -12,19 +12,22 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/file_util.h"
-#include "server/repository/model_config.h"
-#include "tests/server/backends/test_models.h"
+#include "models/base/file_util.h"
+#include "models/config/model_config.h"
+#include "tests/support/fake_backend.h"
+#include "tests/support/test_configs.h"
 
 namespace lineserve {
 namespace {
 
 namespace fs = std::filesystem;
 using ::lineserve::testing::ImageConfig;
+using ::lineserve::testing::kFakeArtifact;
+using ::lineserve::testing::kFakePlatform;
 using ::lineserve::testing::LinearModel;
 using ::lineserve::testing::MakeTempDir;
 using ::lineserve::testing::TabularConfig;
-using ::lineserve::testing::WriteLinearModel;
+using ::lineserve::testing::WriteFakeModel;
 using lineserve::v1::ModelConfig;
 using lineserve::v1::ModelStatus;
 using ::testing::ElementsAre;
@@ -36,23 +39,10 @@ constexpr auto kReady = lineserve::v1::VERSION_STATE_READY;
 constexpr auto kFailed = lineserve::v1::VERSION_STATE_FAILED;
 constexpr auto kUnloading = lineserve::v1::VERSION_STATE_UNLOADING;
 
-// Runs one sample through a servable and waits for its answer.
+// Runs one sample through a servable and waits (bounded) for its answer.
 absl::StatusOr<std::vector<float>> Infer(const ServableModel& servable,
                                          std::vector<float> input) {
-  absl::Notification done;
-  absl::Status status;
-  std::vector<float> output;
-  auto task = std::make_unique<InferenceTask>();
-  task->input = std::move(input);
-  task->done = [&](absl::Status s, InferenceResult result) {
-    status = std::move(s);
-    output = std::move(result.output);
-    done.Notify();
-  };
-  servable.Submit(std::move(task));
-  done.WaitForNotification();
-  if (!status.ok()) return status;
-  return output;
+  return ::lineserve::testing::InferFloats(servable, input);
 }
 
 // (version, state) pairs of a model's status, for compact expectations.
@@ -77,11 +67,13 @@ class ModelRepositoryTest : public ::testing::Test {
     WriteVersion("efficiency", version, model);
   }
 
-  // A version whose model.pt is not TorchScript: it fails to load.
+  // A version whose artifact is not a model: it fails to load.
   void AddCorruptEfficiencyVersion(int64_t version) {
     const std::string dir = absl::StrCat(ModelDir("efficiency"), "/", version);
     fs::create_directories(dir);
-    ASSERT_TRUE(WriteFileAtomically(dir + "/model.pt", "garbage").ok());
+    ASSERT_TRUE(
+        WriteFileAtomically(absl::StrCat(dir, "/", kFakeArtifact), "garbage")
+            .ok());
   }
 
   void WriteEfficiencyConfig(
@@ -101,7 +93,9 @@ class ModelRepositoryTest : public ::testing::Test {
     WriteVersion("quality", 1, model);
   }
 
-  void WriteConfig(const ModelConfig& config) {
+  // Written for the fake backend: these tests link no LibTorch.
+  void WriteConfig(ModelConfig config) {
+    config.set_platform(kFakePlatform);
     fs::create_directories(fs::path(root_) / config.name());
     ASSERT_TRUE(
         WriteModelConfig(ModelDir(config.name()) + "/config.pbtxt", config)
@@ -112,7 +106,8 @@ class ModelRepositoryTest : public ::testing::Test {
                     const LinearModel& model) {
     const std::string dir = absl::StrCat(ModelDir(name), "/", version);
     fs::create_directories(dir);
-    absl::Status status = WriteLinearModel(dir + "/model.pt", model);
+    absl::Status status =
+        WriteFakeModel(absl::StrCat(dir, "/", kFakeArtifact), model);
     ASSERT_TRUE(status.ok()) << status;
   }
 
@@ -127,6 +122,7 @@ class ModelRepositoryTest : public ::testing::Test {
     options.root = root_;
     options.device_override = std::move(device_override);
     options.observer = observer;
+    options.backends = &backends_;
     auto repository = ModelRepository::Create(std::move(options));
     EXPECT_TRUE(repository.ok()) << repository.status();
     absl::Status status = (*repository)->LoadAll();
@@ -145,8 +141,13 @@ class ModelRepositoryTest : public ::testing::Test {
     return output.ok() ? output->at(0) : -1;
   }
 
+  void SetUp() override {
+    ASSERT_TRUE(::lineserve::testing::RegisterFakeBackend(backends_).ok());
+  }
+
   ~ModelRepositoryTest() override { std::filesystem::remove_all(root_); }
 
+  BackendRegistry backends_;
   std::string root_ = MakeTempDir("model-repository");
 };
 
@@ -257,7 +258,7 @@ TEST_F(ModelRepositoryTest, CorruptModelFileFailsOnlyThatVersion) {
   EXPECT_THAT(States(status),
               ElementsAre(std::pair{1, kReady}, std::pair{2, kFailed}));
   EXPECT_THAT(status.versions(1).message(),
-              HasSubstr("cannot load TorchScript model"));
+              HasSubstr("cannot load fake model"));
   EXPECT_EQ(status.default_version(), 1);
   EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 2.0f);
   auto failed = repository->Get("efficiency", 2);
@@ -306,6 +307,7 @@ TEST_F(ModelRepositoryTest, UnavailableDeviceFailsTheVersionsWithTheReason) {
 TEST_F(ModelRepositoryTest, MissingRootIsNotFound) {
   ModelRepositoryOptions options;
   options.root = root_ + "/absent";
+  options.backends = &backends_;
   auto repository = ModelRepository::Create(std::move(options));
   ASSERT_TRUE(repository.ok());
   absl::Status status = (*repository)->LoadAll();
@@ -406,9 +408,33 @@ TEST_F(ModelRepositoryTest, ShutdownUnloadsAndHeldHandlesRefuseNewWork) {
 
   // Shutdown drained the batchers: queued work was answered, new work is
   // refused even through a handle obtained before.
-  repository.reset();
   EXPECT_EQ(Infer(**held, {0, 1, 0}).status().code(),
             absl::StatusCode::kUnavailable);
+  // The repository waits for outside handles before it goes.
+  held->reset();
+  repository.reset();
+}
+
+TEST_F(ModelRepositoryTest, UnregisteredPlatformFailsTheModelNamingIt) {
+  ModelConfig config = TabularConfig("efficiency", 3);
+  config.set_platform("onnxruntime");
+  fs::create_directories(ModelDir("efficiency") + "/1");
+  ASSERT_TRUE(
+      WriteModelConfig(ModelDir("efficiency") + "/config.pbtxt", config).ok());
+  auto repository = LoadRepository();
+  const ModelStatus status = repository->List()[0];
+  EXPECT_EQ(status.default_version(), 0);
+  auto servable = repository->Get("efficiency", 0);
+  EXPECT_EQ(servable.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(servable.status().message(),
+              HasSubstr("model 'efficiency' has no ready version"));
+}
+
+TEST_F(ModelRepositoryTest, RepositoryNeedsABackendRegistry) {
+  ModelRepositoryOptions options;
+  options.root = root_;
+  EXPECT_EQ(ModelRepository::Create(std::move(options)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ModelRepositoryTest, RequestsDuringReloadsAlwaysFindAVersion) {

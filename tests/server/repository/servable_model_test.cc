@@ -10,8 +10,10 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
-#include "server/repository/model_config.h"
+#include "models/config/model_config.h"
+#include "server/repository/unloader.h"
+#include "tests/support/fake_backend.h"
+#include "tests/support/fake_clock.h"
 
 namespace lineserve {
 namespace {
@@ -20,38 +22,35 @@ using lineserve::v1::ModelConfig;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Answers each sample with (sum of its inputs + j) for output j, and tells
-// when it is destroyed (which happens when the batcher is).
-class FakeBackend : public Backend {
- public:
-  FakeBackend(size_t input_size, size_t output_size,
-              absl::Notification* destroyed = nullptr)
-      : input_size_(input_size),
-        output_size_(output_size),
-        destroyed_(destroyed) {}
-  ~FakeBackend() override {
-    if (destroyed_ != nullptr) destroyed_->Notify();
-  }
+using ::lineserve::testing::FakeBackend;
+using ::lineserve::testing::Floats;
+using ::lineserve::testing::kTestTimeout;
 
-  size_t input_size() const override { return input_size_; }
-  size_t output_size() const override { return output_size_; }
-  std::string device() const override { return "fake:0"; }
-  absl::Status Run(const float* input, int batch_size, float* output) override {
-    for (int b = 0; b < batch_size; ++b) {
-      const float sum = std::accumulate(input + b * input_size_,
-                                        input + (b + 1) * input_size_, 0.0f);
-      for (size_t j = 0; j < output_size_; ++j) {
-        output[b * output_size_ + j] = sum + static_cast<float>(j);
-      }
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  const size_t input_size_;
-  const size_t output_size_;
-  absl::Notification* const destroyed_;
-};
+// Answers each sample with (sum of its inputs + j) for output j, with the
+// config's specs.
+std::shared_ptr<FakeBackend> SumBackend(const ModelConfig& config) {
+  const std::vector<TensorSpec> inputs = SpecsFromConfig(config.input());
+  const std::vector<TensorSpec> outputs = SpecsFromConfig(config.output());
+  const int64_t out_size = outputs[0].dims[0];
+  return std::make_shared<FakeBackend>(
+      inputs, outputs,
+      [inputs, outputs, out_size](const std::vector<Tensor>& in, int batch_size)
+          -> absl::StatusOr<std::vector<Tensor>> {
+        const int64_t in_size = in[0].ElementCount() / batch_size;
+        Tensor y = Tensor::Zeros(outputs[0].name, DataType::kFp32,
+                                 {batch_size, out_size});
+        for (int b = 0; b < batch_size; ++b) {
+          const float* x = in[0].values<float>() + b * in_size;
+          const float sum = std::accumulate(x, x + in_size, 0.0f);
+          for (int64_t j = 0; j < out_size; ++j) {
+            y.mutable_values<float>()[b * out_size + j] =
+                sum + static_cast<float>(j);
+          }
+        }
+        return std::vector<Tensor>{std::move(y)};
+      },
+      "fake:0");
+}
 
 ModelConfig TabularConfig() {
   ModelConfig config;
@@ -109,12 +108,14 @@ struct Answer {
   InferenceResult result;
 };
 
-// Submits one sample and returns the notification and answer to wait on.
-std::unique_ptr<InferenceTask> MakeTask(std::vector<float> input,
+// One sample for `config`'s input, and where its answer lands.
+std::unique_ptr<InferenceTask> MakeTask(const ModelConfig& config,
+                                        std::vector<float> input,
                                         Answer* answer,
                                         absl::Notification* done) {
+  const TensorSpec spec = SpecsFromConfig(config.input())[0];
   auto task = std::make_unique<InferenceTask>();
-  task->input = std::move(input);
+  task->inputs.push_back(Tensor::FromFloats(spec.name, spec.dims, input));
   task->done = [answer, done](absl::Status status, InferenceResult result) {
     answer->status = std::move(status);
     answer->result = std::move(result);
@@ -127,14 +128,15 @@ TEST(ServableModelTest, TabularModelEncodesAndAnswersThroughTheBatcher) {
   ServableModelOptions options;
   options.config = TabularConfig();
   options.version = 3;
-  options.backend = std::make_shared<FakeBackend>(2, 1);
+  options.backend = SumBackend(options.config);
   auto servable = ServableModel::Create(std::move(options));
   ASSERT_TRUE(servable.ok()) << servable.status();
   EXPECT_EQ((*servable)->name(), "efficiency");
   EXPECT_EQ((*servable)->version(), 3);
   EXPECT_EQ((*servable)->device(), "fake:0");
-  EXPECT_EQ((*servable)->input_size(), 2u);
-  EXPECT_EQ((*servable)->output_size(), 1u);
+  ASSERT_EQ((*servable)->inputs().size(), 1u);
+  EXPECT_EQ((*servable)->inputs()[0].dims, (std::vector<int64_t>{2}));
+  EXPECT_EQ((*servable)->outputs()[0].name, "prediction");
   EXPECT_EQ((*servable)->image_preprocessor(), nullptr);
   ASSERT_NE((*servable)->tabular_encoder(), nullptr);
   EXPECT_EQ((*servable)->default_timeout(), absl::InfiniteDuration());
@@ -146,10 +148,10 @@ TEST(ServableModelTest, TabularModelEncodesAndAnswersThroughTheBatcher) {
                   .ok());
   Answer answer;
   absl::Notification done;
-  (*servable)->Submit(MakeTask(input, &answer, &done));
-  done.WaitForNotification();
+  (*servable)->Submit(MakeTask(TabularConfig(), input, &answer, &done));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kTestTimeout));
   ASSERT_TRUE(answer.status.ok()) << answer.status;
-  EXPECT_THAT(answer.result.output, ElementsAre(5.5f));
+  EXPECT_THAT(Floats(answer.result.outputs[0]), ElementsAre(5.5f));
   EXPECT_EQ(answer.result.batch_size, 1);
 }
 
@@ -157,7 +159,7 @@ TEST(ServableModelTest, ImageModelHasPreprocessorAndDefaultTimeout) {
   ServableModelOptions options;
   options.config = ImageConfig();
   options.version = 1;
-  options.backend = std::make_shared<FakeBackend>(18, 2);
+  options.backend = SumBackend(options.config);
   auto servable = ServableModel::Create(std::move(options));
   ASSERT_TRUE(servable.ok()) << servable.status();
   EXPECT_EQ((*servable)->tabular_encoder(), nullptr);
@@ -168,22 +170,26 @@ TEST(ServableModelTest, ImageModelHasPreprocessorAndDefaultTimeout) {
   // max_batch_size 0: served one sample at a time.
   Answer answer;
   absl::Notification done;
-  (*servable)->Submit(MakeTask(std::vector<float>(18, 1.0f), &answer, &done));
-  done.WaitForNotification();
+  (*servable)->Submit(
+      MakeTask(ImageConfig(), std::vector<float>(18, 1.0f), &answer, &done));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kTestTimeout));
   ASSERT_TRUE(answer.status.ok()) << answer.status;
-  EXPECT_THAT(answer.result.output, ElementsAre(18.0f, 19.0f));
+  EXPECT_THAT(Floats(answer.result.outputs[0]), ElementsAre(18.0f, 19.0f));
 }
 
 TEST(ServableModelTest, BackendNotMatchingTheConfigIsRefused) {
   ServableModelOptions options;
   options.config = TabularConfig();
   options.version = 1;
-  options.backend = std::make_shared<FakeBackend>(3, 1);
+  ModelConfig other = TabularConfig();
+  other.mutable_input(0)->set_dims(0, 3);
+  options.backend = SumBackend(other);
   auto servable = ServableModel::Create(std::move(options));
   EXPECT_EQ(servable.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(servable.status().message(),
               HasSubstr("model 'efficiency' version 1"));
-  EXPECT_THAT(servable.status().message(), HasSubstr("takes 3 floats"));
+  EXPECT_THAT(servable.status().message(),
+              HasSubstr("the backend takes (features FP32 [3])"));
 }
 
 TEST(ServableModelTest, MissingBackendIsInvalidArgument) {
@@ -204,40 +210,74 @@ TEST(ServableModelTest, DestructionAnswersQueuedTasks) {
   options.config.mutable_dynamic_batching()->clear_preferred_batch_size();
   options.version = 1;
   options.clock = &clock;
-  options.backend = std::make_shared<FakeBackend>(2, 1);
+  options.backend = SumBackend(options.config);
   auto servable = ServableModel::Create(std::move(options));
   ASSERT_TRUE(servable.ok()) << servable.status();
 
   Answer answers[3];
   absl::Notification done[3];
   for (int i = 0; i < 3; ++i) {
-    (*servable)->Submit(
-        MakeTask({1.0f, static_cast<float>(i)}, &answers[i], &done[i]));
+    (*servable)->Submit(MakeTask(TabularConfig(), {1.0f, static_cast<float>(i)},
+                                 &answers[i], &done[i]));
   }
   EXPECT_EQ((*servable)->queue_depth(), 3);
   servable->reset();  // drains: every task is answered before it returns
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(done[i].HasBeenNotified()) << i;
     ASSERT_TRUE(answers[i].status.ok()) << answers[i].status;
-    EXPECT_THAT(answers[i].result.output, ElementsAre(1.0f + i));
+    EXPECT_THAT(Floats(answers[i].result.outputs[0]), ElementsAre(1.0f + i));
   }
 }
 
-TEST(ServableModelTest, LastHandleDroppedInsideDoneStillDrains) {
+TEST(ServableModelTest, TensorModelServesDeclaredTensorsWithoutPreprocessing) {
+  ModelConfig config;
+  config.set_name("tensors");
+  config.set_task(lineserve::v1::TASK_KIND_TENSOR);
+  auto* input = config.add_input();
+  input->set_name("x");
+  input->set_data_type(lineserve::v1::TYPE_FP32);
+  input->add_dims(3);
+  auto* output = config.add_output();
+  output->set_name("y");
+  output->set_data_type(lineserve::v1::TYPE_FP32);
+  output->add_dims(2);
+  config.set_max_batch_size(2);
+  ApplyModelConfigDefaults(config);
+  ASSERT_TRUE(ValidateModelConfig(config).ok()) << ValidateModelConfig(config);
+  ServableModelOptions options;
+  options.config = config;
+  options.version = 1;
+  options.backend = SumBackend(config);
+  auto servable = ServableModel::Create(std::move(options));
+  ASSERT_TRUE(servable.ok()) << servable.status();
+  EXPECT_EQ((*servable)->image_preprocessor(), nullptr);
+  EXPECT_EQ((*servable)->tabular_encoder(), nullptr);
+  auto answer = ::lineserve::testing::InferFloats(**servable, {1, 2, 3});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_THAT(*answer, ElementsAre(6.0f, 7.0f));
+}
+
+TEST(UnloaderTest, LastHandleDroppedInsideDoneIsReleasedOnTheUnloaderThread) {
   absl::Notification backend_destroyed;
   ServableModelOptions options;
   options.config = TabularConfig();
   options.version = 1;
-  options.backend = std::make_shared<FakeBackend>(2, 1, &backend_destroyed);
+  std::shared_ptr<FakeBackend> backend = SumBackend(options.config);
+  backend->NotifyOnDestruction(&backend_destroyed);
+  options.backend = std::move(backend);
   auto created = ServableModel::Create(std::move(options));
   ASSERT_TRUE(created.ok()) << created.status();
-  std::shared_ptr<const ServableModel> servable = std::move(*created);
+  Unloader unloader;
+  std::shared_ptr<const ServableModel> servable =
+      unloader.Share(*std::move(created));
+  EXPECT_EQ(unloader.pending(), 1);
 
   // The callback holds the only handle once the test lets go of its own, so
-  // the servable is destroyed on a batcher worker thread.
+  // the last reference is dropped on a batcher worker thread, which could
+  // not join itself: the unloader's thread destroys the servable.
   absl::Notification answered;
   auto task = std::make_unique<InferenceTask>();
-  task->input = {1.0f, 2.0f};
+  task->inputs.push_back(Tensor::FromFloats("features", {2}, {1.0f, 2.0f}));
   task->done = [servable, &answered](absl::Status status, InferenceResult) {
     EXPECT_TRUE(status.ok()) << status;
     answered.Notify();
@@ -245,10 +285,11 @@ TEST(ServableModelTest, LastHandleDroppedInsideDoneStillDrains) {
   const ServableModel* raw = servable.get();
   servable.reset();
   raw->Submit(std::move(task));
-  answered.WaitForNotification();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(kTestTimeout));
   // The batcher (and with it the backend) is shut down without deadlock.
-  backend_destroyed.WaitForNotification();
-  ServableModel::WaitForDetachedDrains();
+  ASSERT_TRUE(backend_destroyed.WaitForNotificationWithTimeout(kTestTimeout));
+  EXPECT_TRUE(unloader.WaitUntilIdle(kTestTimeout));
+  EXPECT_EQ(unloader.pending(), 0);
 }
 
 }  // namespace

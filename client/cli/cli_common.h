@@ -1,0 +1,43 @@
+// Pieces every lineserve-cli subcommand shares: the program name used in
+// messages, the options each command accepts (--server, --timeout, --json)
+// and the one way a failed call is reported.
+//
+// Contract: with --json a failure is a JSON object on stdout (the context
+// plus an "error" member), so a script reading one object per line sees
+// failures in order with the answers; without it, a line on stderr.
+#ifndef LINESERVE_CLIENT_CLI_CLI_COMMON_H_
+#define LINESERVE_CLIENT_CLI_CLI_COMMON_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "client/lineserve_client.h"
+#include "models/base/command_line.h"
+#include "nlohmann/json.hpp"
+
+namespace lineserve::cli {
+
+// Prefix of every message on stderr and the name passed to ParseForMain.
+inline constexpr char kProgram[] = "lineserve-cli";
+
+// The options every subcommand takes, bound into its CommandLine.
+struct Common {
+  std::string server = "127.0.0.1:8500";
+  double timeout_seconds = 10;
+  bool json = false;
+
+  // Declares --server, --timeout and --json on `cli`, bound to this struct,
+  // which must outlive the parse.
+  void AddTo(CommandLine& cli);
+  ClientOptions Options() const;
+  LineserveClient Client() const;
+};
+
+// Reports a failed call. `context` names what was being done (a file, a
+// row range, a call) so the message can be traced back to its input.
+void PrintError(const Common& common, const nlohmann::json& context,
+                const absl::Status& status);
+
+}  // namespace lineserve::cli
+
+#endif  // LINESERVE_CLIENT_CLI_CLI_COMMON_H_

@@ -1,0 +1,106 @@
+// lineserve-cli inspect: one Inspect call per image file, one line each.
+#include <cstdint>
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "client/cli/cli_common.h"
+#include "client/cli/commands.h"
+#include "client/lineserve_client.h"
+#include "models/base/command_line.h"
+#include "models/base/file_util.h"
+#include "nlohmann/json.hpp"
+
+namespace lineserve::cli {
+namespace {
+
+void PrintVerdict(const Common& common, const std::string& file,
+                  const lineserve::v1::InspectResponse& response) {
+  const bool defect = response.verdict() == lineserve::v1::VERDICT_DEFECT;
+  if (common.json) {
+    nlohmann::json scores = nlohmann::json::object();
+    for (const auto& s : response.scores()) scores[s.label()] = s.probability();
+    std::cout
+        << nlohmann::json{{"file", file},
+                          {"verdict", defect ? "DEFECT" : "OK"},
+                          {"defect_class", response.defect_class()},
+                          {"defect_probability", response.defect_probability()},
+                          {"scores", scores},
+                          {"model", response.answered_by().model_name()},
+                          {"model_version",
+                           response.answered_by().model_version()},
+                          {"queue_us", response.timing().queue_microseconds()},
+                          {"compute_us",
+                           response.timing().compute_microseconds()},
+                          {"batch_size", response.timing().batch_size()}}
+               .dump()
+        << std::endl;
+  } else {
+    std::cout << absl::StrFormat(
+        "%-40s %-6s %-10s p(defect)=%.3f  %s v%d  queue %dus compute %dus "
+        "batch %d\n",
+        file, defect ? "DEFECT" : "OK", response.defect_class(),
+        response.defect_probability(), response.answered_by().model_name(),
+        response.answered_by().model_version(),
+        response.timing().queue_microseconds(),
+        response.timing().compute_microseconds(),
+        response.timing().batch_size());
+  }
+}
+
+}  // namespace
+
+int RunInspect(const std::vector<std::string>& args) {
+  Common common;
+  std::string line, station, model;
+  int64_t version = 0;
+  CommandLine cli("lineserve-cli inspect [options] FILE...",
+                  "Sends each image to QualityInspection.Inspect and prints "
+                  "the verdict.");
+  common.AddTo(cli);
+  cli.AddString("line", &line, "production line id (labels metrics)");
+  cli.AddString("station", &station, "camera station id");
+  cli.AddString("model", &model, "model name (default: the service's)");
+  // CommandLine has no int64 option; the proto's version is int64.
+  int version_flag = 0;
+  cli.AddInt("version", &version_flag, "model version (0: newest)");
+  if (auto code = cli.ParseForMain(args, kProgram, true)) return *code;
+  version = version_flag;
+  if (cli.positional().empty()) {
+    std::cerr << kProgram << ": inspect needs at least one FILE\n";
+    return 2;
+  }
+  const LineserveClient client = common.Client();
+  int failures = 0;
+  // A bad file or a failed call is reported and skipped so the other files
+  // still get their verdicts; the exit code says something failed.
+  for (const std::string& file : cli.positional()) {
+    const nlohmann::json context = {{"file", file}};
+    auto bytes = ReadFile(file);
+    if (!bytes.ok()) {
+      PrintError(common, context, bytes.status());
+      ++failures;
+      continue;
+    }
+    lineserve::v1::InspectRequest request;
+    request.set_request_id(file);
+    request.set_image(*std::move(bytes));
+    request.set_line_id(line);
+    request.set_station_id(station);
+    request.set_part_id(file);
+    request.mutable_model()->set_name(model);
+    request.mutable_model()->set_version(version);
+    auto response = client.Inspect(request);
+    if (!response.ok()) {
+      PrintError(common, context, response.status());
+      ++failures;
+      continue;
+    }
+    PrintVerdict(common, file, *response);
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace lineserve::cli

@@ -1,0 +1,56 @@
+// lineserve-cli: talk to a lineserve server from a shell or a script.
+//
+//   lineserve-cli inspect FILE...          verdict per image
+//   lineserve-cli predict --csv FILE       efficiency per row
+//   lineserve-cli models                   what is loaded
+//   lineserve-cli health [SERVICE]         serving or not
+//   lineserve-cli perf --file IMG          latency and throughput
+//
+// Common options: --server HOST:PORT, --timeout SECONDS, --json (one JSON
+// object per answer). The exit status is non-zero when any call failed.
+// Each command lives in its own file (client/cli/*_command.cc).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/cli/cli_common.h"
+#include "client/cli/commands.h"
+
+namespace lineserve::cli {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: lineserve-cli COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  inspect FILE...     send images (PNG/JPEG) for quality inspection\n"
+    "  predict --csv FILE  send table rows for efficiency prediction\n"
+    "  models              list the loaded models and versions\n"
+    "  health [SERVICE]    ask the gRPC health service\n"
+    "  perf --file IMG     load test: latency and throughput of Inspect\n"
+    "\n"
+    "`lineserve-cli COMMAND --help` lists a command's options.\n";
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    // No command is a usage error; asking for help is not.
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "inspect") return RunInspect(args);
+  if (command == "predict") return RunPredict(args);
+  if (command == "models") return RunModels(args);
+  if (command == "health") return RunHealth(args);
+  if (command == "perf") return RunPerf(args);
+  std::cerr << kProgram << ": unknown command '" << command << "'\n\n"
+            << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace lineserve::cli
+
+int main(int argc, char** argv) { return lineserve::cli::Main(argc, argv); }

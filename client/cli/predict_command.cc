@@ -1,0 +1,131 @@
+// lineserve-cli predict: the rows of a CSV table, sent in chunks to
+// EfficiencyPrediction.Predict, one line per row.
+#include <algorithm>
+#include <cstddef>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "client/cli/cli_common.h"
+#include "client/cli/commands.h"
+#include "client/lineserve_client.h"
+#include "models/base/command_line.h"
+#include "models/data/csv_table.h"
+#include "nlohmann/json.hpp"
+
+namespace lineserve::cli {
+namespace {
+
+// A CSV column the model uses: its index in the table, its feature name.
+using UsedColumn = std::pair<size_t, std::string>;
+
+// The request for rows [start, end) of `table`. Row ids are 1-based row
+// numbers so an answer can be matched to its line in the file.
+lineserve::v1::PredictRequest BuildRequest(
+    const data::CsvTable& table, const std::vector<UsedColumn>& used,
+    const std::optional<size_t>& line_index, const std::string& model,
+    int start, int end) {
+  lineserve::v1::PredictRequest request;
+  request.mutable_model()->set_name(model);
+  for (int r = start; r < end; ++r) {
+    auto* row = request.add_rows();
+    row->set_row_id(std::to_string(r + 1));
+    if (line_index) row->set_line_id(table.rows[r][*line_index]);
+    for (const auto& [column, name] : used) {
+      const std::string& cell = table.rows[r][column];
+      lineserve::v1::FeatureValue value;
+      if (auto number = data::ParseNumber(cell)) {
+        value.set_number(*number);
+      } else if (!cell.empty()) {
+        value.set_category(cell);
+      } else {
+        continue;
+      }
+      (*row->mutable_features())[name] = value;
+    }
+  }
+  return request;
+}
+
+void PrintPredictions(const Common& common,
+                      const lineserve::v1::PredictResponse& response) {
+  for (const auto& p : response.predictions()) {
+    if (common.json) {
+      std::cout << nlohmann::json{{"row", std::stoi(p.row_id())},
+                                  {"efficiency", p.efficiency()},
+                                  {"model",
+                                   response.answered_by().model_name()},
+                                  {"model_version",
+                                   response.answered_by().model_version()}}
+                       .dump()
+                << std::endl;
+    } else {
+      std::cout << absl::StrFormat("row %-5s efficiency %.3f  (%s v%d)\n",
+                                   p.row_id(), p.efficiency(),
+                                   response.answered_by().model_name(),
+                                   response.answered_by().model_version());
+    }
+  }
+}
+
+}  // namespace
+
+int RunPredict(const std::vector<std::string>& args) {
+  Common common;
+  std::string csv, model, line_column = "team";
+  int rows_per_request = 64;
+  CommandLine cli(
+      "lineserve-cli predict --csv FILE [options]",
+      "Sends the rows of a CSV table (like the training table) to\n"
+      "EfficiencyPrediction.Predict. Only the columns the model uses are\n"
+      "sent (so a target column is ignored): numbers as numbers, other text\n"
+      "as categories, blank cells left out.");
+  common.AddTo(cli);
+  cli.AddString("csv", &csv, "the table", true);
+  cli.AddString("model", &model, "model name (default: the service's)");
+  cli.AddInt("rows-per-request", &rows_per_request, "rows sent per call");
+  cli.AddString("line-column", &line_column,
+                "column whose value labels each row's line in metrics");
+  if (auto code = cli.ParseForMain(args, kProgram)) return *code;
+  auto table = data::ReadCsv(csv);
+  if (!table.ok()) {
+    std::cerr << kProgram << ": " << table.status().message() << "\n";
+    return 1;
+  }
+  const LineserveClient client = common.Client();
+  // The model's config names its features; asking first lets a table with
+  // extra columns (the target, ids) be sent as it is.
+  auto status =
+      client.GetModel(model.empty() ? "efficiency_prediction" : model);
+  if (!status.ok()) {
+    PrintError(common, {{"csv", csv}}, status.status());
+    return 1;
+  }
+  std::vector<UsedColumn> used;
+  for (const auto& feature : status->config().tabular().features()) {
+    if (auto column = table->ColumnIndex(feature.name())) {
+      used.emplace_back(*column, feature.name());
+    }
+  }
+  const auto line_index = table->ColumnIndex(line_column);
+  int failures = 0;
+  const int n = static_cast<int>(table->rows.size());
+  for (int start = 0; start < n; start += rows_per_request) {
+    const int end = std::min(n, start + std::max(1, rows_per_request));
+    auto response = client.Predict(
+        BuildRequest(*table, used, line_index, model, start, end));
+    if (!response.ok()) {
+      PrintError(common, {{"csv", csv}, {"rows", {start + 1, end}}},
+                 response.status());
+      ++failures;
+      continue;
+    }
+    PrintPredictions(common, *response);
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace lineserve::cli

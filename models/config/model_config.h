@@ -1,0 +1,60 @@
+// Reading, validating and writing a model's config.pbtxt.
+//
+// The schema is lineserve.v1.ModelConfig (proto/lineserve/v1/
+// model_config.proto), in protobuf text format. Every error names the file
+// and, for syntax errors, line and column, for semantic ones the field
+// ("config.pbtxt: image.width must be > 0"), so an operator can fix the file
+// without reading code. Stateless functions, callable from any thread.
+#ifndef LINESERVE_MODELS_CONFIG_MODEL_CONFIG_H_
+#define LINESERVE_MODELS_CONFIG_MODEL_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "lineserve/v1/model_config.pb.h"
+
+namespace lineserve {
+
+// Defaults the server applies to fields a config leaves unset.
+inline constexpr absl::string_view kDefaultPlatform = "torchscript";
+inline constexpr absl::string_view kDefaultDevice = "auto";
+inline constexpr int kDefaultMaxQueueSize = 256;
+
+// Fills unset fields with their defaults: platform, device, instance_count 1,
+// version_policy latest 1, max_queue_size when batching, preferred batch size
+// max_batch_size, warm-up at batch sizes 1 and max_batch_size.
+void ApplyModelConfigDefaults(lineserve::v1::ModelConfig& config);
+
+// The bound of the model's batch queue: dynamic_batching.max_queue_size,
+// or kDefaultMaxQueueSize when unset (also without batching, where defaults
+// leave it 0). The servable's batcher and the queue-capacity metric both use
+// this, so an alert on depth / capacity sees the bound that refuses.
+int MaxQueueSize(const lineserve::v1::ModelConfig& config);
+
+// Checks the meaning of a config (after defaults): names, task and matching
+// preprocessing, tensor specs consistent with the preprocessing and labels,
+// batching bounds, device syntax, version policy. INVALID_ARGUMENT with the
+// field's path on the first problem found.
+absl::Status ValidateModelConfig(const lineserve::v1::ModelConfig& config);
+
+// Parses text, applies defaults and validates. `source` names the text in
+// error messages (usually the file path).
+absl::StatusOr<lineserve::v1::ModelConfig> ParseModelConfig(
+    absl::string_view text, absl::string_view source);
+
+// Reads and parses the file at `path` (NOT_FOUND when absent).
+absl::StatusOr<lineserve::v1::ModelConfig> LoadModelConfig(
+    const std::string& path);
+
+// Text format of `config`, with a header comment saying what wrote it.
+std::string ModelConfigToText(const lineserve::v1::ModelConfig& config);
+
+// Validates and writes `config` to `path` atomically.
+absl::Status WriteModelConfig(const std::string& path,
+                              const lineserve::v1::ModelConfig& config);
+
+}  // namespace lineserve
+
+#endif  // LINESERVE_MODELS_CONFIG_MODEL_CONFIG_H_

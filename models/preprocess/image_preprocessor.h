@@ -1,0 +1,73 @@
+// Turns encoded image bytes into a model's input, exactly as configured in
+// the model's ImagePreprocessing. The trainer and the server both use this
+// class, so a model sees the same pixels at training and at serving time.
+//
+// Details the config leaves open:
+//  - LETTERBOX scales by min(width / w, height / h), rounds the scaled size
+//    to the nearest pixel (at least 1) and centres it; an odd leftover
+//    padding row or column goes to the bottom or right.
+//  - PER_IMAGE uses one mean and one standard deviation over all channels
+//    (the colour balance is kept), population deviation, floored at 1e-5 so
+//    that flat images map to ~0 instead of amplified rounding noise. Setting
+//    mean or std with PER_IMAGE is a config error.
+//  - Colour images become grey by BT.601 luma before resizing; grey images
+//    are replicated to RGB after resizing (same result, less work).
+//
+// Immutable after Create(); Process() may be called from many threads.
+#ifndef LINESERVE_MODELS_PREPROCESS_IMAGE_PREPROCESSOR_H_
+#define LINESERVE_MODELS_PREPROCESS_IMAGE_PREPROCESSOR_H_
+
+#include <cstddef>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "lineserve/v1/model_config.pb.h"
+#include "models/preprocess/image.h"
+
+namespace lineserve::preprocess {
+
+class ImagePreprocessor {
+ public:
+  // Validates the config: width/height > 0, a colour mode, a resize mode, a
+  // normalisation; for MEAN_STD one mean and one std > 0 per channel. Unset
+  // limits (0) take DecodeLimits' defaults. Errors name the config field.
+  static absl::StatusOr<ImagePreprocessor> Create(
+      const lineserve::v1::ImagePreprocessing& config);
+
+  int width() const { return width_; }
+  int height() const { return height_; }
+  int channels() const { return channels_; }
+  // Floats written by Process(): channels * height * width.
+  size_t output_size() const {
+    return static_cast<size_t>(channels_) * height_ * width_;
+  }
+  const DecodeLimits& limits() const { return limits_; }
+
+  // Decodes `encoded` and writes the model input, planar CHW, to
+  // out[0 .. output_size()).
+  absl::Status Process(absl::string_view encoded, float* out) const;
+
+  // Same from already decoded pixels (the trainer decodes once and augments).
+  absl::Status ProcessDecoded(const Image& image, float* out) const;
+
+ private:
+  ImagePreprocessor() = default;
+
+  int width_ = 0;
+  int height_ = 0;
+  int channels_ = 0;
+  lineserve::v1::ResizeMode resize_mode_ =
+      lineserve::v1::RESIZE_MODE_UNSPECIFIED;
+  lineserve::v1::Normalization normalization_ =
+      lineserve::v1::NORMALIZATION_UNSPECIFIED;
+  std::vector<float> mean_;
+  std::vector<float> std_;
+  float pad_value_ = 0.0f;
+  DecodeLimits limits_;
+};
+
+}  // namespace lineserve::preprocess
+
+#endif  // LINESERVE_MODELS_PREPROCESS_IMAGE_PREPROCESSOR_H_

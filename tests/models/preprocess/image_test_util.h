@@ -1,0 +1,59 @@
+// Image builders and comparisons shared by the image_*_test.cc files.
+//
+// Test-only, header-only; every function returns a new Image the caller owns
+// and touches no global state.
+#ifndef LINESERVE_TESTS_MODELS_PREPROCESS_IMAGE_TEST_UTIL_H_
+#define LINESERVE_TESTS_MODELS_PREPROCESS_IMAGE_TEST_UTIL_H_
+
+#include <cstddef>
+#include <functional>
+
+#include "gtest/gtest.h"
+#include "models/preprocess/image.h"
+
+namespace lineserve::preprocess {
+
+inline Image MakeImage(int width, int height, int channels,
+                       const std::function<float(int, int, int)>& value) {
+  Image image;
+  image.width = width;
+  image.height = height;
+  image.channels = channels;
+  image.data.resize(static_cast<size_t>(width) * height * channels);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < channels; ++c) image.at(y, x, c) = value(y, x, c);
+    }
+  }
+  return image;
+}
+
+// Smooth content, which JPEG keeps well.
+inline Image Gradient(int width, int height, int channels) {
+  return MakeImage(width, height, channels, [&](int y, int x, int c) {
+    return (static_cast<float>(x) / (width - 1) * 0.6f +
+            static_cast<float>(y) / (height - 1) * 0.3f + 0.05f * c);
+  });
+}
+
+// Every sample on the 8-bit grid, so an 8-bit round trip is exact.
+inline Image EightBitPattern(int width, int height, int channels) {
+  return MakeImage(width, height, channels, [](int y, int x, int c) {
+    return static_cast<float>((x * 37 + y * 11 + c * 91) % 256) / 255.0f;
+  });
+}
+
+inline void ExpectImagesNear(const Image& actual, const Image& expected,
+                             float tolerance) {
+  ASSERT_EQ(actual.width, expected.width);
+  ASSERT_EQ(actual.height, expected.height);
+  ASSERT_EQ(actual.channels, expected.channels);
+  ASSERT_EQ(actual.data.size(), expected.data.size());
+  for (size_t i = 0; i < actual.data.size(); ++i) {
+    ASSERT_NEAR(actual.data[i], expected.data[i], tolerance) << "sample " << i;
+  }
+}
+
+}  // namespace lineserve::preprocess
+
+#endif  // LINESERVE_TESTS_MODELS_PREPROCESS_IMAGE_TEST_UTIL_H_

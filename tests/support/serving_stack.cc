@@ -1,0 +1,54 @@
+#include "tests/support/serving_stack.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "models/base/status_macros.h"
+
+namespace lineserve::testing {
+
+absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
+    const ServingStackOptions& options) {
+  std::unique_ptr<ServingStack> stack(new ServingStack());
+  ModelRepositoryOptions repository_options;
+  repository_options.root = options.root;
+  repository_options.backends = options.backends;
+  repository_options.observer_factory = options.batcher_observers;
+  repository_options.observer = options.repository_observer;
+  ASSIGN_OR_RETURN(stack->repository_,
+                   ModelRepository::Create(std::move(repository_options)));
+  RETURN_IF_ERROR(stack->repository_->LoadAll());
+
+  InferencePipelineOptions pipeline_options;
+  pipeline_options.repository = stack->repository_.get();
+  pipeline_options.observer = options.inference_observer;
+  stack->pipeline_ = std::make_unique<InferencePipeline>(pipeline_options);
+  stack->services_ = std::make_unique<DomainServices>(
+      stack->pipeline_.get(), stack->repository_.get(),
+      options.inference_observer);
+  LineServerOptions server_options;
+  server_options.address = "127.0.0.1:0";
+  ASSIGN_OR_RETURN(
+      stack->server_,
+      LineServer::Start(server_options, stack->services_->hosted()));
+  ClientOptions client_options;
+  client_options.server = stack->address();
+  stack->client_ = std::make_unique<LineserveClient>(client_options);
+  return stack;
+}
+
+ServingStack::~ServingStack() {
+  if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
+  server_.reset();
+  client_.reset();
+  if (repository_ != nullptr) repository_->Shutdown();
+  services_.reset();
+  pipeline_.reset();
+  repository_.reset();
+}
+
+std::string ServingStack::address() const {
+  return absl::StrCat("127.0.0.1:", server_->port());
+}
+
+}  // namespace lineserve::testing

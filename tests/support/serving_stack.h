@@ -1,0 +1,65 @@
+// The whole server in-process for integration tests: a model repository
+// over a folder, the inference pipeline, the domain gRPC services on
+// 127.0.0.1:0 and a real client connected to them. Both integration suites
+// start it the same way, so they test the same wiring main() does.
+//
+// Not thread-safe to create or destroy; the client and repository may be
+// used from any thread in between.
+#ifndef LINESERVE_TESTS_SUPPORT_SERVING_STACK_H_
+#define LINESERVE_TESTS_SUPPORT_SERVING_STACK_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/lineserve_client.h"
+#include "server/backends/backend_registry.h"
+#include "server/inference/inference_observer.h"
+#include "server/inference/inference_pipeline.h"
+#include "server/repository/model_repository.h"
+#include "server/service/domain_services.h"
+#include "server/service/line_server.h"
+
+namespace lineserve::testing {
+
+struct ServingStackOptions {
+  // The model repository folder. Required.
+  std::string root;
+  // Backends by platform; required, not owned, must outlive the stack.
+  const BackendRegistry* backends = nullptr;
+  // Optional metrics hooks (not owned; must outlive the stack).
+  BatcherObserverFactory batcher_observers;
+  RepositoryObserver* repository_observer = nullptr;
+  InferenceObserver* inference_observer = nullptr;
+};
+
+class ServingStack {
+ public:
+  // Loads every model (LoadAll must succeed) and starts serving.
+  static absl::StatusOr<std::unique_ptr<ServingStack>> Start(
+      const ServingStackOptions& options);
+
+  // Stops the server (grace 5 s), then unloads the models.
+  ~ServingStack();
+
+  ModelRepository& repository() { return *repository_; }
+  LineServer& server() { return *server_; }
+  LineserveClient& client() { return *client_; }
+  int port() const { return server_->port(); }
+  // "127.0.0.1:<port>".
+  std::string address() const;
+
+ private:
+  ServingStack() = default;
+
+  std::unique_ptr<ModelRepository> repository_;
+  std::unique_ptr<InferencePipeline> pipeline_;
+  std::unique_ptr<DomainServices> services_;
+  std::unique_ptr<LineServer> server_;
+  std::unique_ptr<LineserveClient> client_;
+};
+
+}  // namespace lineserve::testing
+
+#endif  // LINESERVE_TESTS_SUPPORT_SERVING_STACK_H_
