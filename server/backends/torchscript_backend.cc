@@ -307,6 +307,15 @@ TorchScriptBackend::TorchScriptBackend(std::unique_ptr<State> state)
 
 TorchScriptBackend::~TorchScriptBackend() = default;
 
+namespace {
+
+// Resolves the device and loads the module onto it, with the order in which
+// config inputs feed forward()'s arguments. Messages name the file.
+absl::Status LoadModule(const BackendLoadRequest& request,
+                        TorchScriptBackend::State& state);
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<TorchScriptBackend>> TorchScriptBackend::Create(
     const BackendLoadRequest& request) {
   const std::string& model_path = request.artifact_path;
@@ -317,17 +326,38 @@ absl::StatusOr<std::unique_ptr<TorchScriptBackend>> TorchScriptBackend::Create(
   const lineserve::v1::ModelConfig& config = *request.config;
   auto state = std::make_unique<State>();
   state->path = model_path;
+  state->inputs = SpecsFromConfig(config.input());
+  state->outputs = SpecsFromConfig(config.output());
+  state->max_batch_size = std::max(1, config.max_batch_size());
+  absl::Status status = CheckServable(state->inputs, "input");
+  if (status.ok()) status = CheckServable(state->outputs, "output");
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat(model_path, ": ", status.message()));
+  }
+  if (absl::Status loaded = LoadModule(request, *state); !loaded.ok()) {
+    return loaded;
+  }
+  std::unique_ptr<TorchScriptBackend> backend(
+      new TorchScriptBackend(std::move(state)));
+  std::vector<int> batch_sizes(config.warmup().batch_sizes().begin(),
+                               config.warmup().batch_sizes().end());
+  if (batch_sizes.empty()) batch_sizes.push_back(1);
+  if (absl::Status warm = backend->WarmUp(batch_sizes); !warm.ok()) {
+    return warm;
+  }
+  return backend;
+}
+
+namespace {
+
+absl::Status LoadModule(const BackendLoadRequest& request,
+                        TorchScriptBackend::State& state) {
+  const std::string& model_path = request.artifact_path;
   const auto fail = [&](const absl::Status& status) {
     return absl::Status(status.code(),
                         absl::StrCat(model_path, ": ", status.message()));
   };
-  state->inputs = SpecsFromConfig(config.input());
-  state->outputs = SpecsFromConfig(config.output());
-  absl::Status spec_status = CheckServable(state->inputs, "input");
-  if (spec_status.ok()) spec_status = CheckServable(state->outputs, "output");
-  if (!spec_status.ok()) return fail(spec_status);
-  state->max_batch_size = std::max(1, config.max_batch_size());
-
   absl::StatusOr<torch::Device> device;
   try {
     device = ResolveDevice(request.device);
@@ -337,8 +367,8 @@ absl::StatusOr<std::unique_ptr<TorchScriptBackend>> TorchScriptBackend::Create(
         absl::StrCat("cannot use device \"", request.device, "\": ", e.what()));
   }
   if (!device.ok()) return fail(device.status());
-  state->device = *device;
-  state->device_name = state->device.str();
+  state.device = *device;
+  state.device_name = state.device.str();
 
   std::error_code ec;
   if (!std::filesystem::exists(model_path, ec)) {
@@ -349,54 +379,53 @@ absl::StatusOr<std::unique_ptr<TorchScriptBackend>> TorchScriptBackend::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("model file ", model_path, " is not a regular file"));
   }
+  const std::string cannot_load =
+      absl::StrCat("cannot load TorchScript model ", model_path, " onto ",
+                   state.device_name, ": ");
   try {
-    state->module = torch::jit::load(model_path, state->device);
-    state->module.eval();
+    state.module = torch::jit::load(model_path, state.device);
+    state.module.eval();
     absl::StatusOr<std::vector<size_t>> order =
-        ArgumentOrder(state->module, state->inputs);
+        ArgumentOrder(state.module, state.inputs);
     if (!order.ok()) return fail(order.status());
-    state->argument_order = *std::move(order);
+    state.argument_order = *std::move(order);
   } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot load TorchScript model ", model_path, " onto ",
-                     state->device_name, ": ", ErrorText(e)));
+    return absl::InvalidArgumentError(absl::StrCat(cannot_load, ErrorText(e)));
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot load TorchScript model ", model_path, " onto ",
-                     state->device_name, ": ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(cannot_load, e.what()));
   }
+  return absl::OkStatus();
+}
 
-  std::unique_ptr<TorchScriptBackend> backend(
-      new TorchScriptBackend(std::move(state)));
-  const State& loaded = *backend->state_;
+}  // namespace
+
+absl::Status TorchScriptBackend::WarmUp(const std::vector<int>& batch_sizes) {
+  const State& state = *state_;
   // The first forward passes also pay for TorchScript's graph optimisation
   // and allocator warm-up, which would otherwise land on the first clients.
-  std::vector<int> batch_sizes(config.warmup().batch_sizes().begin(),
-                               config.warmup().batch_sizes().end());
-  if (batch_sizes.empty()) batch_sizes.push_back(1);
   for (int batch_size : batch_sizes) {
-    if (batch_size < 1 || batch_size > loaded.max_batch_size) {
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("warm-up batch size ", batch_size, " is outside [1, ",
-                       loaded.max_batch_size, "]")));
+    if (batch_size < 1 || batch_size > state.max_batch_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(state.path, ": warm-up batch size ", batch_size,
+                       " is outside [1, ", state.max_batch_size, "]"));
     }
-    const std::vector<Tensor> inputs = WarmUpInputs(loaded.inputs, batch_size);
+    const std::vector<Tensor> inputs = WarmUpInputs(state.inputs, batch_size);
     // TorchScript's profiling executor records shapes on the first runs
     // and optimises the graph after them: run each size a few times.
     constexpr int kWarmUpRuns = 3;
     absl::Status status;
     for (int run = 0; run < kWarmUpRuns && status.ok(); ++run) {
-      status = backend->Forward(inputs, batch_size).status();
+      status = Forward(inputs, batch_size).status();
     }
     if (!status.ok()) {
       return absl::FailedPreconditionError(
-          absl::StrCat(model_path,
+          absl::StrCat(state.path,
                        ": does not match its config: warm-up at "
                        "batch size ",
                        batch_size, ": ", status.message()));
     }
   }
-  return backend;
+  return absl::OkStatus();
 }
 
 const std::vector<TensorSpec>& TorchScriptBackend::inputs() const {

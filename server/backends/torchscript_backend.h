@@ -75,9 +75,16 @@ class TorchScriptBackend : public Backend {
   absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs,
                                           int batch_size) override;
 
- private:
+  // The loaded model, device and tensor specs (defined in the .cc, which
+  // alone includes LibTorch).
   struct State;
+
+ private:
   explicit TorchScriptBackend(std::unique_ptr<State> state);
+
+  // Runs zeros through forward() a few times at each size; a failure means
+  // the model does not match its config (FAILED_PRECONDITION).
+  absl::Status WarmUp(const std::vector<int>& batch_sizes);
 
   // Run() without the argument checks; INTERNAL on any LibTorch failure.
   absl::StatusOr<std::vector<Tensor>> Forward(const std::vector<Tensor>& inputs,

@@ -206,9 +206,6 @@ absl::Status ModelRepository::ReloadLocked(const std::string& name) {
 ModelRepository::LoadResult ModelRepository::LoadModel(
     const std::string& name, const ModelEntry* previous) const {
   const fs::path model_dir = fs::path(options_.root) / name;
-  LoadResult result;
-  ModelEntry& entry = result.entry;
-
   absl::StatusOr<ModelConfig> config =
       LoadModelConfig((model_dir / kConfigFile).string());
   if (config.ok() && config->name() != name) {
@@ -216,36 +213,70 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
         (model_dir / kConfigFile).string(), ": name \"", config->name(),
         "\" does not match the model's folder \"", name, "\""));
   }
-  if (!config.ok()) {
-    // No config, no way to load: every version on disk shows why.
-    entry.config.set_name(name);
-    std::vector<int64_t> versions = ScanVersions(model_dir, "");
-    if (versions.empty()) versions.push_back(0);
-    for (int64_t version : versions) {
-      VersionEntry& failed = entry.versions[version];
-      failed.status.set_version(version);
-      failed.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
-      failed.status.set_message(std::string(config.status().message()));
-      ReportLoad(name, version, config.status());
-    }
-    Log(absl::StrCat("model '", name, "' failed: ", config.status().message()));
-    result.status = config.status();
-    return result;
-  }
+  if (!config.ok()) return FailedModel(name, config.status());
   if (!options_.device_override.empty()) {
     config->set_device(options_.device_override);
   }
-  entry.config = *config;
+  LoadResult result;
+  result.entry.config = *config;
+  const std::vector<int64_t> selected = SelectVersions(*config, result);
+  const bool same_config =
+      previous != nullptr && google::protobuf::util::MessageDifferencer::Equals(
+                                 previous->config, *config);
+  for (int64_t version : selected) {
+    if (same_config) {
+      auto kept = previous->versions.find(version);
+      if (kept != previous->versions.end() &&
+          kept->second.status.state() == lineserve::v1::VERSION_STATE_READY) {
+        result.entry.versions[version] = kept->second;
+        continue;
+      }
+    }
+    VersionEntry& loaded = result.entry.versions[version] =
+        LoadVersion(*config, version);
+    if (loaded.status.state() != lineserve::v1::VERSION_STATE_READY &&
+        result.status.ok()) {
+      result.status = absl::FailedPreconditionError(
+          absl::StrCat("model '", name, "' version ", version,
+                       " failed to load: ", loaded.status.message()));
+    }
+  }
+  return result;
+}
 
+ModelRepository::LoadResult ModelRepository::FailedModel(
+    const std::string& name, const absl::Status& status) const {
+  // No config, no way to load: every version on disk shows why.
+  LoadResult result;
+  result.entry.config.set_name(name);
+  std::vector<int64_t> versions =
+      ScanVersions(fs::path(options_.root) / name, "");
+  if (versions.empty()) versions.push_back(0);
+  for (int64_t version : versions) {
+    VersionEntry& failed = result.entry.versions[version];
+    failed.status.set_version(version);
+    failed.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
+    failed.status.set_message(std::string(status.message()));
+    ReportLoad(name, version, status);
+  }
+  Log(absl::StrCat("model '", name, "' failed: ", status.message()));
+  result.status = status;
+  return result;
+}
+
+std::vector<int64_t> ModelRepository::SelectVersions(const ModelConfig& config,
+                                                     LoadResult& result) const {
+  const std::string& name = config.name();
+  const fs::path model_dir = fs::path(options_.root) / name;
   // The backend names the artifact; an unknown platform fails every version
   // folder there is.
   absl::StatusOr<const BackendRegistry::Platform*> platform =
-      options_.backends->Find(config->platform());
+      options_.backends->Find(config.platform());
   const std::string artifact =
       platform.ok() ? (*platform)->artifact_file : std::string();
   const std::vector<int64_t> on_disk = ScanVersions(model_dir, artifact);
   std::vector<int64_t> selected;
-  const VersionPolicy& policy = config->version_policy();
+  const VersionPolicy& policy = config.version_policy();
   switch (policy.policy_case()) {
     case VersionPolicy::kSpecific:
       for (int64_t version : policy.specific().versions()) {
@@ -253,18 +284,18 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
           selected.push_back(version);
           continue;
         }
-        VersionEntry& missing = entry.versions[version];
-        missing.status.set_version(version);
-        missing.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
-        missing.status.set_message(absl::StrCat(
+        const std::string why = absl::StrCat(
             "version_policy.specific lists version ", version, " but ",
             (model_dir / std::to_string(version) / artifact).string(),
-            " does not exist"));
+            " does not exist");
+        VersionEntry& missing = result.entry.versions[version];
+        missing.status.set_version(version);
+        missing.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
+        missing.status.set_message(why);
         Log(absl::StrCat("model '", name, "' version ", version,
-                         " failed: ", missing.status.message()));
+                         " failed: ", why));
         const absl::Status missing_status = absl::NotFoundError(
-            absl::StrCat("model '", name, "' version ", version, ": ",
-                         missing.status.message()));
+            absl::StrCat("model '", name, "' version ", version, ": ", why));
         ReportLoad(name, version, missing_status);
         if (result.status.ok()) result.status = missing_status;
       }
@@ -289,29 +320,7 @@ ModelRepository::LoadResult ModelRepository::LoadModel(
     Log(std::string(result.status.message()));
     ReportLoad(name, 0, result.status);
   }
-
-  const bool same_config =
-      previous != nullptr && google::protobuf::util::MessageDifferencer::Equals(
-                                 previous->config, *config);
-  for (int64_t version : selected) {
-    if (same_config) {
-      auto kept = previous->versions.find(version);
-      if (kept != previous->versions.end() &&
-          kept->second.status.state() == lineserve::v1::VERSION_STATE_READY) {
-        entry.versions[version] = kept->second;
-        continue;
-      }
-    }
-    VersionEntry& loaded = entry.versions[version] =
-        LoadVersion(*config, version);
-    if (loaded.status.state() != lineserve::v1::VERSION_STATE_READY &&
-        result.status.ok()) {
-      result.status = absl::FailedPreconditionError(
-          absl::StrCat("model '", name, "' version ", version,
-                       " failed to load: ", loaded.status.message()));
-    }
-  }
-  return result;
+  return selected;
 }
 
 ModelRepository::VersionEntry ModelRepository::LoadVersion(

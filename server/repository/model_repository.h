@@ -165,6 +165,15 @@ class ModelRepository {
   // `previous` (a snapshot, may be null) provides servables to reuse.
   LoadResult LoadModel(const std::string& name,
                        const ModelEntry* previous) const;
+  // The entry of a model whose config cannot be read: every version folder
+  // FAILED with `status`.
+  LoadResult FailedModel(const std::string& name,
+                         const absl::Status& status) const;
+  // The versions the config's policy selects among the folders holding the
+  // platform's artifact; listed versions that are missing go into `result`
+  // as FAILED, and the first problem into result.status.
+  std::vector<int64_t> SelectVersions(const lineserve::v1::ModelConfig& config,
+                                      LoadResult& result) const;
   VersionEntry LoadVersion(const lineserve::v1::ModelConfig& config,
                            int64_t version) const;
   // Tells options_.observer, if any, how loading one version ended.
