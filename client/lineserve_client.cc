@@ -80,6 +80,58 @@ absl::StatusOr<lineserve::v1::ModelStatus> LineserveClient::GetModel(
       });
 }
 
+absl::StatusOr<lineserve::v1::RepositoryIndexResponse>
+LineserveClient::RepositoryIndex() const {
+  return Unary<lineserve::v1::RepositoryIndexResponse>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        return models_->RepositoryIndex(
+            c, lineserve::v1::RepositoryIndexRequest(), r);
+      });
+}
+
+namespace {
+
+lineserve::v1::ModelControlRequest ControlRequest(const std::string& name) {
+  lineserve::v1::ModelControlRequest request;
+  request.set_name(name);
+  return request;
+}
+
+// The admin token, when there is one, on a control call.
+void Authorize(grpc::ClientContext* context, const std::string& token) {
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+}
+
+}  // namespace
+
+absl::StatusOr<lineserve::v1::ModelStatus> LineserveClient::LoadModel(
+    const std::string& name) const {
+  return Unary<lineserve::v1::ModelStatus>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        Authorize(c, options_.admin_token);
+        return models_->LoadModel(c, ControlRequest(name), r);
+      });
+}
+
+absl::Status LineserveClient::UnloadModel(const std::string& name) const {
+  return Unary<lineserve::v1::ModelControlResponse>(
+             options_.timeout,
+             [&](grpc::ClientContext* c, auto* r) {
+               Authorize(c, options_.admin_token);
+               return models_->UnloadModel(c, ControlRequest(name), r);
+             })
+      .status();
+}
+
+absl::StatusOr<lineserve::v1::ModelStatus> LineserveClient::ReloadModel(
+    const std::string& name) const {
+  return Unary<lineserve::v1::ModelStatus>(
+      options_.timeout, [&](grpc::ClientContext* c, auto* r) {
+        Authorize(c, options_.admin_token);
+        return models_->ReloadModel(c, ControlRequest(name), r);
+      });
+}
+
 absl::StatusOr<bool> LineserveClient::Health(const std::string& service) const {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);

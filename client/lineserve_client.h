@@ -24,6 +24,9 @@ struct ClientOptions {
   std::string server = "127.0.0.1:8500";  // host:port
   absl::Duration timeout = absl::Seconds(10);
   int max_message_bytes = 16 << 20;
+  // Sent as `authorization: Bearer <admin_token>` on the model-control
+  // calls (LoadModel, UnloadModel, ReloadModel) when not empty.
+  std::string admin_token;
 };
 
 class LineserveClient {
@@ -36,6 +39,14 @@ class LineserveClient {
       const lineserve::v1::PredictRequest& request) const;
   absl::StatusOr<lineserve::v1::ListModelsResponse> ListModels() const;
   absl::StatusOr<lineserve::v1::ModelStatus> GetModel(
+      const std::string& name) const;
+  absl::StatusOr<lineserve::v1::RepositoryIndexResponse> RepositoryIndex()
+      const;
+  // Model control; the server wants options.admin_token.
+  absl::StatusOr<lineserve::v1::ModelStatus> LoadModel(
+      const std::string& name) const;
+  absl::Status UnloadModel(const std::string& name) const;
+  absl::StatusOr<lineserve::v1::ModelStatus> ReloadModel(
       const std::string& name) const;
   // grpc.health.v1 Check: true when SERVING. `service` empty asks for the
   // server as a whole.

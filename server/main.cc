@@ -5,8 +5,10 @@
 //
 // Prometheus metrics are served over HTTP at /metrics on --metrics-address.
 //
-// SIGINT/SIGTERM: health goes NOT_SERVING, new calls are refused, accepted
-// calls finish (within --shutdown-grace-seconds), models drain, exit 0.
+// SIGHUP: rescan the model repository (new versions load, removed models
+// unload). SIGINT/SIGTERM: health goes NOT_SERVING, new calls are refused,
+// accepted calls finish (within --shutdown-grace-seconds), models drain, exit
+// 0.
 #include <pthread.h>
 #include <signal.h>
 
@@ -24,7 +26,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "models/base/file_util.h"
 #include "models/base/status_macros.h"
 #include "server/backends/backend_registry.h"
 #include "server/backends/torchscript_backend.h"
@@ -32,7 +36,10 @@
 #include "server/metrics/gpu_memory.h"
 #include "server/metrics/server_metrics.h"
 #include "server/repository/model_repository.h"
+#include "server/repository/observer_list.h"
+#include "server/repository/repository_poller.h"
 #include "server/service/domain_services.h"
+#include "server/service/health_reporter.h"
 #include "server/service/line_server.h"
 
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:8500",
@@ -69,6 +76,22 @@ ABSL_FLAG(std::vector<std::string>, metric_stations, {},
 ABSL_FLAG(int, max_label_values, lineserve::kDefaultMaxLabelValues,
           "without an allow-list, how many distinct line (and station) "
           "values get their own series; later ones export as \"other\"");
+ABSL_FLAG(std::string, model_control_mode, "none",
+          "none: serve what the repository holds at start; poll: rescan the "
+          "repository every --repository-poll-seconds (new versions load "
+          "without a restart, ModelService.ReloadModel too); explicit: "
+          "ModelService.LoadModel/UnloadModel/ReloadModel decide. SIGHUP "
+          "rescans in every mode");
+ABSL_FLAG(double, repository_poll_seconds, 5.0,
+          "with --model-control-mode poll: seconds between rescans");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file holding the bearer token ModelService's control RPCs must "
+          "present (authorization: Bearer <token>); without it they are "
+          "refused");
+ABSL_FLAG(bool, exit_on_load_failure, false,
+          "exit 1 at start-up when a model has no ready version (for "
+          "orchestrators that prefer a crash loop to a pod that is not "
+          "ready)");
 ABSL_FLAG(std::string, log_level, "info",
           "info: log start-up, models and shutdown; warning: problems only");
 
@@ -138,8 +161,36 @@ sigset_t BlockShutdownSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
+}
+
+// The admin token from --admin-token-file (trailing white space dropped);
+// empty when the flag is.
+absl::StatusOr<std::string> ReadAdminToken() {
+  const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+  if (path.empty()) return std::string();
+  ASSIGN_OR_RETURN(std::string token, ReadFile(path));
+  token = std::string(absl::StripAsciiWhitespace(token));
+  if (token.size() < 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--admin-token-file ", path,
+                     ": the token must be at least 16 characters"));
+  }
+  return token;
+}
+
+// --exit-on-load-failure: every model must have a ready version.
+absl::Status CheckEveryModelReady(const ModelRepository& repository) {
+  for (const auto& model : repository.List()) {
+    if (model.default_version() == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("model ", model.name(),
+                       " has no ready version (--exit-on-load-failure)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ConfigureThreads() {
@@ -154,14 +205,15 @@ absl::Status ConfigureThreads() {
 
 // The repository per the flags, every model loaded (or failed, logged).
 absl::StatusOr<std::unique_ptr<ModelRepository>> LoadRepository(
-    const BackendRegistry* backends, ServerMetrics* metrics) {
+    const BackendRegistry* backends, ServerMetrics* metrics,
+    RepositoryObserver* observer) {
   ModelRepositoryOptions options;
   options.root = absl::GetFlag(FLAGS_model_repository);
   options.device_override = absl::GetFlag(FLAGS_device);
   options.backends = backends;
+  options.observer = observer;
   if (metrics != nullptr) {
     options.observer_factory = metrics->batcher_observer_factory();
-    options.observer = metrics;
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ModelRepository> repository,
                    ModelRepository::Create(options));
@@ -180,17 +232,25 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> LoadRepository(
 
 // Serves until SIGTERM/SIGINT, then drains: the server stops taking calls
 // and waits for those in flight while the batchers flush their queues at
-// once instead of waiting out their delays; then the models unload.
+// once instead of waiting out their delays; then the models unload. SIGHUP
+// rescans the repository and serving goes on.
 void ServeUntilSignalled(LineServer& server, ModelRepository& repository,
+                         std::unique_ptr<RepositoryPoller>& poller,
                          const sigset_t& signals) {
   const absl::Duration grace =
       absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds));
   std::thread watcher([&] {
     int signal_number = 0;
-    sigwait(&signals, &signal_number);
+    while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+      Log("SIGHUP: rescanning the model repository");
+      if (absl::Status status = repository.Rescan(); !status.ok()) {
+        Log(absl::StrCat("rescan failed: ", status.message()));
+      }
+    }
     Log(absl::StrCat("signal ", signal_number,
                      ": draining (health NOT_SERVING, refusing new calls)"));
     std::thread stop_server([&] { server.Shutdown(grace); });
+    poller.reset();  // no rescan races the unloading
     repository.Shutdown();
     stop_server.join();
   });
@@ -200,18 +260,28 @@ void ServeUntilSignalled(LineServer& server, ModelRepository& repository,
 
 absl::Status Serve(const sigset_t& signals) {
   RETURN_IF_ERROR(ConfigureThreads());
+  ASSIGN_OR_RETURN(
+      const ModelControlMode mode,
+      ParseModelControlMode(absl::GetFlag(FLAGS_model_control_mode)));
+  ASSIGN_OR_RETURN(std::string admin_token, ReadAdminToken());
   BackendRegistry backends;
   RETURN_IF_ERROR(RegisterTorchScriptBackend(backends));
-  // Before the repository: it reports every load to the metrics, and is
-  // destroyed before them.
+  // Before the repository: it reports every load to the metrics and to the
+  // health reporter, and is destroyed before them.
   ASSIGN_OR_RETURN(std::unique_ptr<ServerMetrics> metrics, StartMetrics());
+  HealthReporter health;
+  RepositoryObserverList observers({metrics.get(), &health});
   // Forgotten before the repository goes, on every way out: a scrape must
   // not list a repository that is gone.
-  absl::Cleanup forget_repository = [&metrics] {
+  absl::Cleanup forget_repository = [&metrics, &health] {
+    health.Detach();
     if (metrics != nullptr) metrics->SetModelStatusSource(nullptr);
   };
   ASSIGN_OR_RETURN(std::unique_ptr<ModelRepository> repository,
-                   LoadRepository(&backends, metrics.get()));
+                   LoadRepository(&backends, metrics.get(), &observers));
+  if (absl::GetFlag(FLAGS_exit_on_load_failure)) {
+    RETURN_IF_ERROR(CheckEveryModelReady(*repository));
+  }
   if (metrics != nullptr) {
     metrics->SetModelStatusSource(
         [repo = repository.get()] { return repo->List(); });
@@ -221,18 +291,36 @@ absl::Status Serve(const sigset_t& signals) {
   pipeline_options.repository = repository.get();
   pipeline_options.observer = metrics.get();
   InferencePipeline pipeline(pipeline_options);
-  DomainServices services(&pipeline, repository.get(), metrics.get());
+  ModelServiceOptions model_service;
+  model_service.repository = repository.get();
+  model_service.mode = mode;
+  model_service.admin_token = std::move(admin_token);
+  model_service.observer = metrics.get();
+  DomainServices services(&pipeline, std::move(model_service), metrics.get());
   LineServerOptions options;
   options.address = absl::GetFlag(FLAGS_grpc_address);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   ASSIGN_OR_RETURN(std::unique_ptr<LineServer> server,
                    LineServer::Start(options, services.hosted()));
+  health.Attach(server.get(), repository.get(), services.hosted());
   const std::string host =
       options.address.substr(0, options.address.rfind(':'));
-  Log(absl::StrCat("serving gRPC on ", host, ":", server->port()));
+  Log(absl::StrCat("serving gRPC on ", host, ":", server->port(),
+                   " (model control: ", ModelControlModeName(mode), ")"));
   WritePortFile(absl::GetFlag(FLAGS_port_file), server->port());
 
-  ServeUntilSignalled(*server, *repository, signals);
+  std::unique_ptr<RepositoryPoller> poller;
+  if (mode == ModelControlMode::kPoll) {
+    const double seconds = absl::GetFlag(FLAGS_repository_poll_seconds);
+    if (!(seconds > 0)) {
+      return absl::InvalidArgumentError(
+          "--repository-poll-seconds must be > 0");
+    }
+    poller = std::make_unique<RepositoryPoller>(repository.get(),
+                                                absl::Seconds(seconds));
+  }
+  ServeUntilSignalled(*server, *repository, poller, signals);
+  health.Detach();
   return absl::OkStatus();
 }
 

@@ -31,6 +31,12 @@ class InferenceObserver {
   virtual void OnPrediction(absl::string_view /*line*/, double /*efficiency*/) {
   }
 
+  // A model-control call was refused before it ran: `reason` is one of
+  // "disabled" (no admin token configured), "missing_token", "wrong_token",
+  // "mode" (not allowed in the model control mode).
+  virtual void OnAdminRefused(absl::string_view /*method*/,
+                              absl::string_view /*reason*/) {}
+
   // An observer that ignores everything; never destroyed.
   static InferenceObserver* Null();
 };

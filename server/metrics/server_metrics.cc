@@ -316,6 +316,13 @@ class ServerMetrics::Impl {
     if (!status.ok()) failures.Increment();
   }
 
+  void OnAdminRefused(absl::string_view method, absl::string_view reason) {
+    // Both come from a fixed set in ModelService, never from the caller.
+    admin_refused_
+        .Add({{"method", std::string(method)}, {"reason", std::string(reason)}})
+        .Increment();
+  }
+
   void OnReload(absl::string_view model) {
     // Reload() of a name with no folder loads nothing and the name stays
     // unknown: admin input must not become a label.
@@ -454,6 +461,13 @@ class ServerMetrics::Impl {
           .Name("lineserve_model_reloads_total")
           .Help("Reloads of a model requested, successful or not.")
           .Register(*registry_);
+  pm::Family<pm::Counter>& admin_refused_ =
+      pm::BuildCounter()
+          .Name("lineserve_admin_requests_refused_total")
+          .Help(
+              "Model-control calls refused: no admin token configured, a "
+              "missing or wrong token, or not allowed in the control mode.")
+          .Register(*registry_);
   pm::Family<pm::Counter>& inspections_ =
       pm::BuildCounter()
           .Name("lineserve_inspections_total")
@@ -562,6 +576,11 @@ void ServerMetrics::OnVersionLoaded(absl::string_view model,
 void ServerMetrics::OnReload(absl::string_view model,
                              const absl::Status& /*status*/) {
   impl_->OnReload(model);
+}
+
+void ServerMetrics::OnAdminRefused(absl::string_view method,
+                                   absl::string_view reason) {
+  impl_->OnAdminRefused(method, reason);
 }
 
 }  // namespace lineserve

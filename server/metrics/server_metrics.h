@@ -115,6 +115,8 @@ class ServerMetrics final : public InferenceObserver,
   void OnInspection(absl::string_view line, absl::string_view station,
                     bool defect, absl::string_view defect_class) override;
   void OnPrediction(absl::string_view line, double efficiency) override;
+  void OnAdminRefused(absl::string_view method,
+                      absl::string_view reason) override;
 
   // RepositoryObserver.
   void OnVersionLoaded(absl::string_view model, int64_t version,

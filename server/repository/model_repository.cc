@@ -85,6 +85,68 @@ std::vector<int64_t> ScanVersions(const fs::path& model_dir,
   return versions;
 }
 
+// What a poll compares to notice that a model's folder changed: the config's
+// and every version file's size and modification time. Versions are
+// published by renaming a complete folder, so a changed fingerprint never
+// shows half a version.
+std::string DiskFingerprint(const fs::path& model_dir) {
+  std::vector<std::string> parts;
+  const auto stat = [&parts](const fs::path& path, const std::string& label) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (ec) return;
+    const auto mtime = fs::last_write_time(path, ec);
+    if (ec) return;
+    parts.push_back(
+        absl::StrCat(label, ":", size, ":", mtime.time_since_epoch().count()));
+  };
+  stat(model_dir / kConfigFile, kConfigFile);
+  std::error_code ec;
+  for (fs::directory_iterator it(model_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string folder = it->path().filename().string();
+    std::error_code dir_ec;
+    if (folder.empty() || folder[0] == '.' ||
+        !fs::is_directory(it->path(), dir_ec)) {
+      continue;
+    }
+    for (fs::directory_iterator file(it->path(), dir_ec), last;
+         !dir_ec && file != last; file.increment(dir_ec)) {
+      stat(file->path(), folder + "/" + file->path().filename().string());
+    }
+  }
+  std::sort(parts.begin(), parts.end());
+  return absl::StrJoin(parts, ";");
+}
+
+// Model folders under `root` that hold a config.pbtxt, sorted.
+absl::StatusOr<std::vector<std::string>> ScanModelNames(
+    const std::string& root_dir) {
+  const fs::path root(root_dir);
+  std::error_code ec;
+  if (!fs::exists(root, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("model repository ", root_dir, " does not exist"));
+  }
+  std::vector<std::string> names;
+  fs::directory_iterator it(root, ec);
+  for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code entry_ec;
+    if (name.empty() || name[0] == '.' ||
+        !fs::is_regular_file(it->path() / kConfigFile, entry_ec)) {
+      continue;
+    }
+    names.push_back(name);
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read model repository ", root_dir, ": ", ec.message()));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 }  // namespace
 
 ModelRepository::ModelRepository(ModelRepositoryOptions options)
@@ -112,71 +174,147 @@ ModelRepository::~ModelRepository() {
 }
 
 absl::Status ModelRepository::LoadAll() {
-  absl::MutexLock load_lock(&load_mu_);
   {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) {
-      return absl::FailedPreconditionError("the model repository is shut down");
+    absl::MutexLock load_lock(&load_mu_);
+    RETURN_IF_ERROR(CheckNotShutDown());
+    ASSIGN_OR_RETURN(std::vector<std::string> names,
+                     ScanModelNames(options_.root));
+    for (const std::string& name : names) {
+      // Failures are recorded per model and logged; they stop nothing.
+      ReloadLocked(name).status.IgnoreError();
     }
   }
-  const fs::path root(options_.root);
-  std::error_code ec;
-  if (!fs::exists(root, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat("model repository ", options_.root, " does not exist"));
-  }
-  std::vector<std::string> names;
-  fs::directory_iterator it(root, ec);
-  for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    std::error_code entry_ec;
-    if (name.empty() || name[0] == '.' ||
-        !fs::is_regular_file(it->path() / kConfigFile, entry_ec)) {
-      continue;
-    }
-    names.push_back(name);
-  }
-  if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot read model repository ", options_.root, ": ", ec.message()));
-  }
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    // Failures are recorded per model and logged; they stop nothing.
-    ReloadLocked(name).IgnoreError();
-  }
+  ReportChanged();
   return absl::OkStatus();
 }
 
-absl::Status ModelRepository::Reload(absl::string_view name) {
+absl::Status ModelRepository::Rescan() {
+  bool changed = false;
+  {
+    absl::MutexLock load_lock(&load_mu_);
+    RETURN_IF_ERROR(CheckNotShutDown());
+    ASSIGN_OR_RETURN(std::vector<std::string> names,
+                     ScanModelNames(options_.root));
+    std::vector<std::string> gone;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [name, entry] : models_) {
+        if (!std::binary_search(names.begin(), names.end(), name)) {
+          gone.push_back(name);
+        }
+      }
+    }
+    for (const std::string& name : gone) {
+      Log(absl::StrCat("model '", name, "' left the repository: unloading"));
+      changed |= UnloadLocked(name).ok();
+    }
+    for (const std::string& name : names) {
+      const std::string fingerprint =
+          DiskFingerprint(fs::path(options_.root) / name);
+      {
+        absl::MutexLock lock(&mu_);
+        auto found = models_.find(name);
+        if (found != models_.end() &&
+            found->second.disk_fingerprint == fingerprint) {
+          continue;  // nothing changed on disk: nothing to do, nothing logged
+        }
+      }
+      ReloadOutcome outcome = ReloadLocked(name);
+      if (options_.observer != nullptr && outcome.changed) {
+        options_.observer->OnReload(name, outcome.status);
+      }
+      changed |= outcome.changed;
+    }
+  }
+  if (changed) ReportChanged();
+  return absl::OkStatus();
+}
+
+absl::Status ModelRepository::Unload(absl::string_view name) {
   RETURN_IF_ERROR(CheckModelName(name));
-  absl::MutexLock load_lock(&load_mu_);
-  absl::Status status = ReloadLocked(std::string(name));
-  // Only names that passed the check reach the observer: metrics label
-  // reloads by model, and arbitrary admin input must not become a label.
-  if (options_.observer != nullptr) options_.observer->OnReload(name, status);
+  absl::Status status;
+  {
+    absl::MutexLock load_lock(&load_mu_);
+    status = UnloadLocked(std::string(name));
+  }
+  if (status.ok()) {
+    Log(absl::StrCat("model '", name, "' unloaded"));
+    ReportChanged();
+  }
   return status;
 }
 
-absl::Status ModelRepository::ReloadLocked(const std::string& name) {
-  const fs::path model_dir = fs::path(options_.root) / name;
-  std::error_code ec;
-  if (!fs::is_regular_file(model_dir / kConfigFile, ec)) {
-    return absl::NotFoundError(absl::StrCat(
-        "model '", name, "' has no ", (model_dir / kConfigFile).string()));
-  }
-  // A snapshot of what serves now, to reuse unchanged versions. Loading
-  // happens without mu_: Get() keeps answering meanwhile.
-  std::optional<ModelEntry> previous;
+absl::Status ModelRepository::UnloadLocked(const std::string& name) {
+  ModelEntry removed;  // released after the lock: it may drain batchers
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) {
       return absl::FailedPreconditionError("the model repository is shut down");
     }
     auto found = models_.find(name);
+    if (found == models_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("model '", name, "' is not loaded"));
+    }
+    removed = std::move(found->second);
+    models_.erase(found);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ModelRepository::CheckNotShutDown() const {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    return absl::FailedPreconditionError("the model repository is shut down");
+  }
+  return absl::OkStatus();
+}
+
+void ModelRepository::ReportChanged() const {
+  if (options_.observer != nullptr) options_.observer->OnModelsChanged();
+}
+
+absl::Status ModelRepository::Reload(absl::string_view name) {
+  RETURN_IF_ERROR(CheckModelName(name));
+  absl::Status status;
+  {
+    absl::MutexLock load_lock(&load_mu_);
+    status = ReloadLocked(std::string(name)).status;
+  }
+  // Only names that passed the check reach the observer: metrics label
+  // reloads by model, and arbitrary admin input must not become a label.
+  if (options_.observer != nullptr) options_.observer->OnReload(name, status);
+  ReportChanged();
+  return status;
+}
+
+ModelRepository::ReloadOutcome ModelRepository::ReloadLocked(
+    const std::string& name) {
+  const fs::path model_dir = fs::path(options_.root) / name;
+  std::error_code ec;
+  if (!fs::is_regular_file(model_dir / kConfigFile, ec)) {
+    return {
+        absl::NotFoundError(absl::StrCat("model '", name, "' has no ",
+                                         (model_dir / kConfigFile).string())),
+        false};
+  }
+  // Taken before loading: a change during the load shows at the next poll.
+  const std::string fingerprint = DiskFingerprint(model_dir);
+  // A snapshot of what serves now, to reuse unchanged versions. Loading
+  // happens without mu_: Get() keeps answering meanwhile.
+  std::optional<ModelEntry> previous;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      return {
+          absl::FailedPreconditionError("the model repository is shut down"),
+          false};
+    }
+    auto found = models_.find(name);
     if (found != models_.end()) previous = found->second;
   }
   LoadResult loaded = LoadModel(name, previous ? &*previous : nullptr);
+  loaded.entry.disk_fingerprint = fingerprint;
 
   ModelEntry replaced;  // released after the lock: it may drain batchers
   {
@@ -192,6 +330,7 @@ absl::Status ModelRepository::ReloadLocked(const std::string& name) {
           slot.versions[version] = std::move(entry);
         }
       }
+      slot.disk_fingerprint = fingerprint;
       Log(absl::StrCat("model '", name,
                        "': reload failed, the previous versions keep "
                        "serving"));
@@ -200,7 +339,7 @@ absl::Status ModelRepository::ReloadLocked(const std::string& name) {
       slot = std::move(loaded.entry);
     }
   }
-  return loaded.status;
+  return {loaded.status, true};
 }
 
 ModelRepository::LoadResult ModelRepository::LoadModel(
@@ -477,6 +616,57 @@ void ModelRepository::Shutdown() {
   // still holds.
   for (const auto& servable : released) servable->Drain();
   released.clear();
+  ReportChanged();
+}
+
+lineserve::v1::RepositoryIndexResponse ModelRepository::Index() const {
+  lineserve::v1::RepositoryIndexResponse index;
+  std::vector<std::string> names =
+      ScanModelNames(options_.root).value_or(std::vector<std::string>());
+  std::map<std::string, ModelStatus> loaded;
+  for (ModelStatus& status : List()) {
+    const std::string name = status.name();
+    if (!std::binary_search(names.begin(), names.end(), name)) {
+      names.push_back(name);
+    }
+    loaded.emplace(name, std::move(status));
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    auto* model = index.add_models();
+    model->set_name(name);
+    std::map<int64_t, VersionStatus> versions;
+    auto found = loaded.find(name);
+    if (found != loaded.end()) {
+      model->set_loaded(true);
+      for (const VersionStatus& version : found->second.versions()) {
+        versions[version.version()] = version;
+      }
+    }
+    // What is on disk: the folders holding the platform's artifact.
+    const fs::path model_dir = fs::path(options_.root) / name;
+    absl::StatusOr<ModelConfig> config =
+        LoadModelConfig((model_dir / kConfigFile).string());
+    std::string artifact;
+    if (config.ok()) {
+      auto platform = options_.backends->Find(config->platform());
+      if (platform.ok()) artifact = (*platform)->artifact_file;
+    } else {
+      model->set_message(std::string(config.status().message()));
+    }
+    for (int64_t version : ScanVersions(model_dir, artifact)) {
+      if (versions.count(version) != 0) continue;
+      VersionStatus& status = versions[version];
+      status.set_version(version);
+      status.set_state(lineserve::v1::VERSION_STATE_UNAVAILABLE);
+      status.set_message(model->loaded() ? "not selected by the version policy"
+                                         : "the model is not loaded");
+    }
+    for (auto& [number, status] : versions) {
+      *model->add_versions() = std::move(status);
+    }
+  }
+  return index;
 }
 
 bool ModelRepository::ModelEntry::HasReady() const {

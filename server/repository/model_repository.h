@@ -133,6 +133,30 @@ class ModelRepository {
   // FAILED_PRECONDITION after Shutdown().
   absl::Status Reload(absl::string_view name);
 
+  // Brings the repository in line with the disk: models whose folder changed
+  // (config or version files; a fingerprint of sizes and times) are
+  // reloaded as Reload() does, new model folders are loaded, models whose
+  // folder or config.pbtxt is gone are unloaded. An unchanged model is not
+  // touched, logged or reported, so polling every few seconds costs a few
+  // stat calls. Errors only for the root (as LoadAll) or after Shutdown().
+  absl::Status Rescan();
+
+  // Stops serving model `name`: it leaves List() and Get() answers
+  // NOT_FOUND; its versions drain as their handles go and are released by
+  // the unloader. NOT_FOUND when it is not loaded, INVALID_ARGUMENT for a
+  // name that is not a model name.
+  absl::Status Unload(absl::string_view name);
+
+  // Every model folder on disk and every version folder holding its
+  // artifact, merged with what is loaded: state and last error per version
+  // (UNAVAILABLE for versions on disk that are not loaded).
+  lineserve::v1::RepositoryIndexResponse Index() const;
+
+  // Model versions alive: loaded, or released and still draining or held
+  // by a request. Returns to the number of loaded versions once replaced
+  // versions are gone (their memory with them).
+  int live_versions() const { return unloader_->pending(); }
+
   // Marks every version UNLOADING and drops the repository's handles; each
   // version drains when its last outside handle goes (now, if none). Later
   // Get() answers UNAVAILABLE and LoadAll()/Reload() FAILED_PRECONDITION.
@@ -149,8 +173,14 @@ class ModelRepository {
     // could not be read.
     lineserve::v1::ModelConfig config;
     std::map<int64_t, VersionEntry> versions;  // ascending
+    // The folder as last loaded (see Rescan).
+    std::string disk_fingerprint;
 
     bool HasReady() const;
+  };
+  struct ReloadOutcome {
+    absl::Status status;
+    bool changed = false;  // the model was (re)loaded, successfully or not
   };
   struct LoadResult {
     ModelEntry entry;
@@ -159,8 +189,13 @@ class ModelRepository {
 
   explicit ModelRepository(ModelRepositoryOptions options);
 
-  absl::Status ReloadLocked(const std::string& name)
+  ReloadOutcome ReloadLocked(const std::string& name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  absl::Status UnloadLocked(const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  absl::Status CheckNotShutDown() const;
+  // Tells options_.observer that the set of ready versions may have changed.
+  void ReportChanged() const;
   // Builds the entry for ROOT/<name>/, without mu_ (loading is slow).
   // `previous` (a snapshot, may be null) provides servables to reuse.
   LoadResult LoadModel(const std::string& name,

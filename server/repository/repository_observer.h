@@ -4,9 +4,10 @@
 // is replaced or unloaded can never be left looking ready.
 //
 // The defaults do nothing. Methods are called from the thread running
-// LoadAll()/Reload(), without the repository's state lock but with loads
-// serialised; implementations must be thread-safe and cheap, and must not
-// call LoadAll(), Reload() or Shutdown() (they would deadlock).
+// LoadAll()/Reload()/Rescan()/Unload(), without the repository's state lock
+// but with loads serialised (except OnModelsChanged, called after);
+// implementations must be thread-safe and cheap, and must not call LoadAll(),
+// Reload(), Rescan(), Unload() or Shutdown() (they would deadlock).
 #ifndef LINESERVE_SERVER_REPOSITORY_REPOSITORY_OBSERVER_H_
 #define LINESERVE_SERVER_REPOSITORY_REPOSITORY_OBSERVER_H_
 
@@ -33,6 +34,11 @@ class RepositoryObserver {
   // it returned.
   virtual void OnReload(absl::string_view /*model*/,
                         const absl::Status& /*status*/) {}
+
+  // After LoadAll, Reload, Unload, a Rescan that changed something, and
+  // Shutdown: which versions are ready may have changed (read List()). Not
+  // called with any repository lock held; List() may be called from here.
+  virtual void OnModelsChanged() {}
 };
 
 }  // namespace lineserve

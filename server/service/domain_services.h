@@ -1,9 +1,11 @@
 // lineserve's domain API as one bundle: QualityInspection and
 // EfficiencyPrediction (adapters over one inference pipeline) and
-// ModelService (the repository's status), ready to hand to LineServer.
+// ModelService (the repository's status and model control), ready to hand
+// to LineServer, each with the model its health follows.
 #ifndef LINESERVE_SERVER_SERVICE_DOMAIN_SERVICES_H_
 #define LINESERVE_SERVER_SERVICE_DOMAIN_SERVICES_H_
 
+#include <utility>
 #include <vector>
 
 #include "server/inference/inference_observer.h"
@@ -20,18 +22,20 @@ class DomainServices {
  public:
   // Every pointer must outlive the services; `observer` may be null.
   DomainServices(const InferencePipeline* pipeline,
-                 const ModelRepository* repository, InferenceObserver* observer)
+                 ModelServiceOptions model_service, InferenceObserver* observer)
       : inspection_(pipeline, observer),
         efficiency_(pipeline, observer),
-        models_(repository) {}
+        models_(std::move(model_service)) {}
 
   DomainServices(const DomainServices&) = delete;
   DomainServices& operator=(const DomainServices&) = delete;
 
   std::vector<HostedService> hosted() {
-    return {{&inspection_, "lineserve.v1.QualityInspection"},
-            {&efficiency_, "lineserve.v1.EfficiencyPrediction"},
-            {&models_, "lineserve.v1.ModelService"}};
+    return {{&inspection_, "lineserve.v1.QualityInspection",
+             kDefaultInspectionModel},
+            {&efficiency_, "lineserve.v1.EfficiencyPrediction",
+             kDefaultEfficiencyModel},
+            {&models_, "lineserve.v1.ModelService", ""}};
   }
 
  private:

@@ -33,6 +33,8 @@ absl::StatusOr<std::unique_ptr<LineServer>> LineServer::Start(
   grpc::HealthCheckServiceInterface* health =
       server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
+  health->SetServingStatus(kLivenessService, true);
+  health->SetServingStatus(kReadinessService, true);
   for (const HostedService& hosted : services) {
     health->SetServingStatus(hosted.name, true);
   }
@@ -41,11 +43,25 @@ absl::StatusOr<std::unique_ptr<LineServer>> LineServer::Start(
 
 LineServer::~LineServer() { Shutdown(absl::ZeroDuration()); }
 
+void LineServer::SetServingStatus(const std::string& service, bool serving) {
+  absl::MutexLock lock(&health_mu_);
+  if (shutting_down_ || server_ == nullptr) return;
+  // The string overload: the bool one sets every service at once.
+  server_->GetHealthCheckService()->SetServingStatus(service, serving);
+}
+
 void LineServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
+  {
+    absl::MutexLock lock(&health_mu_);
+    shutting_down_ = true;
+  }
   // Load balancers and probes see NOT_SERVING first; then the port stops
   // taking calls and the ones already accepted finish.
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // Draining is not dying: an orchestrator must not restart the process
+  // while it finishes what it accepted.
+  server_->GetHealthCheckService()->SetServingStatus(kLivenessService, true);
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
 }

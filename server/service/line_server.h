@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace lineserve {
@@ -20,7 +22,16 @@ namespace lineserve {
 struct HostedService {
   grpc::Service* service = nullptr;  // not owned
   std::string name;
+  // The model whose readiness decides the service's health (see
+  // HealthReporter); empty: serving whenever the process is.
+  std::string model;
 };
+
+// Health-check names beside the services': the process is up (liveness),
+// and every model in the repository has a ready version (readiness, also
+// the overall "" status).
+inline constexpr char kLivenessService[] = "lineserve.liveness";
+inline constexpr char kReadinessService[] = "lineserve.readiness";
 
 struct LineServerOptions {
   // host:port; port 0 picks a free port (see LineServer::port()).
@@ -43,6 +54,10 @@ class LineServer {
 
   int port() const { return port_; }
 
+  // Sets the grpc.health.v1 status of `service` ("" is the overall one).
+  // Ignored once Shutdown() has begun: then everything is NOT_SERVING.
+  void SetServingStatus(const std::string& service, bool serving);
+
   // Health goes NOT_SERVING, new calls are refused, calls in flight get
   // until `grace` to finish (then they are cancelled). Idempotent.
   void Shutdown(absl::Duration grace);
@@ -55,6 +70,8 @@ class LineServer {
 
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  absl::Mutex health_mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(health_mu_) = false;
 };
 
 }  // namespace lineserve

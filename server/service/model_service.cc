@@ -1,36 +1,221 @@
 #include "server/service/model_service.h"
 
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "server/service/grpc_status.h"
 
 namespace lineserve {
+namespace {
+
+constexpr absl::string_view kBearer = "Bearer ";
+
+// Compares without an early exit, so the time taken does not tell how much
+// of a guessed token was right.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? a[i] : 0;
+    const unsigned char y = i < b.size() ? b[i] : 0;
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+absl::StatusOr<ModelControlMode> ParseModelControlMode(absl::string_view text) {
+  if (text == "none") return ModelControlMode::kNone;
+  if (text == "poll") return ModelControlMode::kPoll;
+  if (text == "explicit") return ModelControlMode::kExplicit;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "model control mode \"", text, "\" is not none, poll or explicit"));
+}
+
+absl::string_view ModelControlModeName(ModelControlMode mode) {
+  switch (mode) {
+    case ModelControlMode::kNone:
+      return "none";
+    case ModelControlMode::kPoll:
+      return "poll";
+    case ModelControlMode::kExplicit:
+      return "explicit";
+  }
+  return "none";
+}
+
+ModelService::ModelService(ModelServiceOptions options)
+    : options_(std::move(options)),
+      observer_(options_.observer != nullptr ? options_.observer
+                                             : InferenceObserver::Null()),
+      worker_([this] { WorkerLoop(); }) {}
+
+ModelService::~ModelService() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  worker_.join();
+}
+
+void ModelService::WorkerLoop() {
+  while (true) {
+    std::function<void()> job;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](ModelService* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return self->stopping_ || !self->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and everything is done
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job();
+  }
+}
 
 grpc::ServerUnaryReactor* ModelService::ListModels(
     grpc::CallbackServerContext* context,
     const lineserve::v1::ListModelsRequest* /*request*/,
     lineserve::v1::ListModelsResponse* response) {
-  for (auto& status : repository_->List()) {
+  for (auto& status : options_.repository->List()) {
     *response->add_models() = std::move(status);
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return FinishNow(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* ModelService::GetModel(
     grpc::CallbackServerContext* context,
     const lineserve::v1::GetModelRequest* request,
     lineserve::v1::ModelStatus* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (request->name().empty()) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required"));
+    return FinishNow(context, absl::InvalidArgumentError("name: required"));
+  }
+  auto status = options_.repository->GetStatus(request->name());
+  if (status.ok()) *response = *std::move(status);
+  return FinishNow(context, status.status());
+}
+
+grpc::ServerUnaryReactor* ModelService::RepositoryIndex(
+    grpc::CallbackServerContext* context,
+    const lineserve::v1::RepositoryIndexRequest* /*request*/,
+    lineserve::v1::RepositoryIndexResponse* response) {
+  *response = options_.repository->Index();
+  return FinishNow(context, absl::OkStatus());
+}
+
+absl::Status ModelService::Authorize(const grpc::CallbackServerContext& context,
+                                     absl::string_view method,
+                                     bool allowed_in_poll) const {
+  if (options_.admin_token.empty()) {
+    observer_->OnAdminRefused(method, "disabled");
+    return absl::PermissionDeniedError(absl::StrCat(
+        method, " is disabled: the server runs without --admin-token-file"));
+  }
+  const auto& metadata = context.client_metadata();
+  auto found = metadata.find("authorization");
+  if (found == metadata.end()) {
+    observer_->OnAdminRefused(method, "missing_token");
+    return absl::UnauthenticatedError(absl::StrCat(
+        method, " needs `authorization: Bearer <admin token>` metadata"));
+  }
+  const absl::string_view value(found->second.data(), found->second.size());
+  if (!absl::StartsWith(value, kBearer) ||
+      !ConstantTimeEquals(value.substr(kBearer.size()), options_.admin_token)) {
+    observer_->OnAdminRefused(method, "wrong_token");
+    return absl::UnauthenticatedError(
+        absl::StrCat(method, ": the admin token is not valid"));
+  }
+  const ModelControlMode mode = options_.mode;
+  if (mode == ModelControlMode::kNone ||
+      (mode == ModelControlMode::kPoll && !allowed_in_poll)) {
+    observer_->OnAdminRefused(method, "mode");
+    return absl::FailedPreconditionError(absl::StrCat(
+        method, " is not available in model control mode ",
+        ModelControlModeName(mode),
+        mode == ModelControlMode::kPoll
+            ? " (the repository folder decides; use ReloadModel or explicit)"
+            : " (start the server with --model-control-mode explicit)"));
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* ModelService::Control(
+    grpc::CallbackServerContext* context, absl::string_view method,
+    bool allowed_in_poll, std::function<absl::Status()> action) {
+  if (absl::Status allowed = Authorize(*context, method, allowed_in_poll);
+      !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError("shutting down")));
     return reactor;
   }
-  auto status = repository_->GetStatus(request->name());
-  if (status.ok()) *response = *std::move(status);
-  reactor->Finish(status.ok() ? grpc::Status::OK
-                              : ToGrpcStatus(status.status()));
+  queue_.push_back([reactor, action = std::move(action)] {
+    reactor->Finish(ToGrpcStatus(action()));
+  });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* ModelService::LoadModel(
+    grpc::CallbackServerContext* context,
+    const lineserve::v1::ModelControlRequest* request,
+    lineserve::v1::ModelStatus* response) {
+  return Control(context, "LoadModel", false, [this, request, response] {
+    if (request->name().empty()) {
+      return absl::InvalidArgumentError("name: required");
+    }
+    absl::Status status = options_.repository->Reload(request->name());
+    auto model = options_.repository->GetStatus(request->name());
+    if (model.ok()) *response = *std::move(model);
+    return status;
+  });
+}
+
+grpc::ServerUnaryReactor* ModelService::ReloadModel(
+    grpc::CallbackServerContext* context,
+    const lineserve::v1::ModelControlRequest* request,
+    lineserve::v1::ModelStatus* response) {
+  return Control(context, "ReloadModel", true, [this, request, response] {
+    if (request->name().empty()) {
+      return absl::InvalidArgumentError("name: required");
+    }
+    // Reloading is for what is loaded; LoadModel brings in a new model.
+    if (absl::Status loaded =
+            options_.repository->GetStatus(request->name()).status();
+        !loaded.ok()) {
+      return loaded;
+    }
+    absl::Status status = options_.repository->Reload(request->name());
+    auto model = options_.repository->GetStatus(request->name());
+    if (model.ok()) *response = *std::move(model);
+    return status;
+  });
+}
+
+grpc::ServerUnaryReactor* ModelService::UnloadModel(
+    grpc::CallbackServerContext* context,
+    const lineserve::v1::ModelControlRequest* request,
+    lineserve::v1::ModelControlResponse* /*response*/) {
+  return Control(context, "UnloadModel", false, [this, request] {
+    if (request->name().empty()) {
+      return absl::InvalidArgumentError("name: required");
+    }
+    return options_.repository->Unload(request->name());
+  });
 }
 
 }  // namespace lineserve

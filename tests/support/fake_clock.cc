@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
+
 namespace lineserve {
 
 absl::Time FakeClock::Now() const {
@@ -18,6 +20,7 @@ void FakeClock::WaitUntil(absl::CondVar* cv, absl::Mutex* mu,
     // below, and Advance takes *mu before signalling: no wake-up is lost.
     if (deadline <= now_) return;
     waiters_.push_back(waiter);
+    waiters_cv_.SignalAll();
   }
   cv->Wait(mu);
   waiter->active = false;
@@ -39,6 +42,20 @@ void FakeClock::Advance(absl::Duration d) {
     absl::MutexLock lock(waiter->mu);
     if (waiter->active) waiter->cv->SignalAll();
   }
+}
+
+bool FakeClock::WaitForTimedWaiters(int n, absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&mu_);
+  const auto count = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::count_if(waiters_.begin(), waiters_.end(), [](const auto& w) {
+      return w->deadline != absl::InfiniteFuture();
+    });
+  };
+  while (count() < n) {
+    if (waiters_cv_.WaitWithDeadline(&mu_, deadline)) return count() >= n;
+  }
+  return true;
 }
 
 int FakeClock::timed_waiters() const {

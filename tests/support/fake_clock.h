@@ -35,6 +35,12 @@ class FakeClock : public Clock {
   // Threads currently blocked in WaitUntil() with a finite deadline.
   int timed_waiters() const;
 
+  // Blocks until at least `n` threads wait in WaitUntil() with a finite
+  // deadline, or `timeout` real time passed; true when they do. Lets a test
+  // advance the clock only once a thread that reads Now() to compute its
+  // deadline has done so.
+  bool WaitForTimedWaiters(int n, absl::Duration timeout) const;
+
  private:
   struct Waiter {
     absl::CondVar* cv;
@@ -44,6 +50,7 @@ class FakeClock : public Clock {
   };
 
   mutable absl::Mutex mu_;
+  mutable absl::CondVar waiters_cv_;  // signalled when a waiter registers
   absl::Time now_ ABSL_GUARDED_BY(mu_);
   mutable std::vector<std::shared_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(mu_);
 };

@@ -14,7 +14,10 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
   repository_options.root = options.root;
   repository_options.backends = options.backends;
   repository_options.observer_factory = options.batcher_observers;
-  repository_options.observer = options.repository_observer;
+  stack->observers_ =
+      std::make_unique<RepositoryObserverList>(std::vector<RepositoryObserver*>{
+          options.repository_observer, &stack->health_});
+  repository_options.observer = stack->observers_.get();
   ASSIGN_OR_RETURN(stack->repository_,
                    ModelRepository::Create(std::move(repository_options)));
   RETURN_IF_ERROR(stack->repository_->LoadAll());
@@ -23,14 +26,25 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
   pipeline_options.repository = stack->repository_.get();
   pipeline_options.observer = options.inference_observer;
   stack->pipeline_ = std::make_unique<InferencePipeline>(pipeline_options);
+  ModelServiceOptions model_service;
+  model_service.repository = stack->repository_.get();
+  model_service.mode = options.mode;
+  model_service.admin_token = options.admin_token;
+  model_service.observer = options.inference_observer;
   stack->services_ = std::make_unique<DomainServices>(
-      stack->pipeline_.get(), stack->repository_.get(),
+      stack->pipeline_.get(), std::move(model_service),
       options.inference_observer);
   LineServerOptions server_options;
   server_options.address = "127.0.0.1:0";
   ASSIGN_OR_RETURN(
       stack->server_,
       LineServer::Start(server_options, stack->services_->hosted()));
+  stack->health_.Attach(stack->server_.get(), stack->repository_.get(),
+                        stack->services_->hosted());
+  if (options.mode == ModelControlMode::kPoll) {
+    stack->poller_ = std::make_unique<RepositoryPoller>(
+        stack->repository_.get(), options.poll_interval);
+  }
   ClientOptions client_options;
   client_options.server = stack->address();
   stack->client_ = std::make_unique<LineserveClient>(client_options);
@@ -38,6 +52,8 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
 }
 
 ServingStack::~ServingStack() {
+  poller_.reset();
+  health_.Detach();
   if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
   server_.reset();
   client_.reset();

@@ -1,6 +1,7 @@
 // The whole server in-process for integration tests: a model repository
 // over a folder, the inference pipeline, the domain gRPC services on
-// 127.0.0.1:0 and a real client connected to them. Both integration suites
+// 127.0.0.1:0 with truthful health, model control (and a poller in poll
+// mode), and a real client connected to them. Both integration suites
 // start it the same way, so they test the same wiring main() does.
 //
 // Not thread-safe to create or destroy; the client and repository may be
@@ -18,7 +19,10 @@
 #include "server/inference/inference_observer.h"
 #include "server/inference/inference_pipeline.h"
 #include "server/repository/model_repository.h"
+#include "server/repository/observer_list.h"
+#include "server/repository/repository_poller.h"
 #include "server/service/domain_services.h"
+#include "server/service/health_reporter.h"
 #include "server/service/line_server.h"
 
 namespace lineserve::testing {
@@ -32,6 +36,10 @@ struct ServingStackOptions {
   BatcherObserverFactory batcher_observers;
   RepositoryObserver* repository_observer = nullptr;
   InferenceObserver* inference_observer = nullptr;
+  // Model control (see ModelService); poll rescans every poll_interval.
+  ModelControlMode mode = ModelControlMode::kNone;
+  absl::Duration poll_interval = absl::Milliseconds(100);
+  std::string admin_token;
 };
 
 class ServingStack {
@@ -44,6 +52,8 @@ class ServingStack {
   ~ServingStack();
 
   ModelRepository& repository() { return *repository_; }
+  // Null unless mode is kPoll.
+  RepositoryPoller* poller() { return poller_.get(); }
   LineServer& server() { return *server_; }
   LineserveClient& client() { return *client_; }
   int port() const { return server_->port(); }
@@ -53,8 +63,11 @@ class ServingStack {
  private:
   ServingStack() = default;
 
+  HealthReporter health_;
+  std::unique_ptr<RepositoryObserverList> observers_;
   std::unique_ptr<ModelRepository> repository_;
   std::unique_ptr<InferencePipeline> pipeline_;
+  std::unique_ptr<RepositoryPoller> poller_;
   std::unique_ptr<DomainServices> services_;
   std::unique_ptr<LineServer> server_;
   std::unique_ptr<LineserveClient> client_;

@@ -14,7 +14,9 @@
 #include "gtest/gtest.h"
 #include "models/base/file_util.h"
 #include "models/config/model_config.h"
+#include "server/repository/repository_poller.h"
 #include "tests/support/fake_backend.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/test_configs.h"
 
 namespace lineserve {
@@ -24,6 +26,7 @@ namespace fs = std::filesystem;
 using ::lineserve::testing::ImageConfig;
 using ::lineserve::testing::kFakeArtifact;
 using ::lineserve::testing::kFakePlatform;
+using ::lineserve::testing::kTestTimeout;
 using ::lineserve::testing::LinearModel;
 using ::lineserve::testing::MakeTempDir;
 using ::lineserve::testing::TabularConfig;
@@ -459,8 +462,8 @@ TEST_F(ModelRepositoryTest, RequestsDuringReloadsAlwaysFindAVersion) {
   EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 7.0f);
 }
 
-// Records what the repository reports, as "load <model> <version> ok|failed"
-// and "reload <model> ok|failed".
+// Records what the repository reports, as "load <model> <version> ok|failed",
+// "reload <model> ok|failed" and "changed".
 class RecordingObserver : public RepositoryObserver {
  public:
   void OnVersionLoaded(absl::string_view model, int64_t version,
@@ -472,6 +475,7 @@ class RecordingObserver : public RepositoryObserver {
     events.push_back(
         absl::StrCat("reload ", model, " ", status.ok() ? "ok" : "failed"));
   }
+  void OnModelsChanged() override { events.push_back("changed"); }
 
   std::vector<std::string> events;  // loads are serialised: no lock needed
 };
@@ -490,16 +494,144 @@ TEST_F(ModelRepositoryTest, ReportsEveryLoadOutcomeAndReloadToTheObserver) {
   auto repository = LoadRepository("", &observer);
   EXPECT_THAT(observer.events,
               ElementsAre("load broken 0 failed", "load efficiency 1 ok",
-                          "load efficiency 2 failed"));
+                          "load efficiency 2 failed", "changed"));
 
   // Version 1 is kept as it is (not loaded again); version 2 is retried.
   observer.events.clear();
   EXPECT_FALSE(repository->Reload("efficiency").ok());
   EXPECT_EQ(repository->Reload("absent").code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(repository->Reload("../outside").ok());  // not a model name
+  EXPECT_THAT(
+      observer.events,
+      ElementsAre("load efficiency 2 failed", "reload efficiency failed",
+                  "changed", "reload absent failed", "changed"));
+}
+
+TEST_F(ModelRepositoryTest,
+       RescanLoadsNewVersionsAndModelsAndTouchesNothingElse) {
+  WriteEfficiencyConfig();
+  AddEfficiencyVersion(1);
+  RecordingObserver observer;
+  auto repository = LoadRepository("", &observer);
+  auto v1 = repository->Get("efficiency", 0);
+  ASSERT_TRUE(v1.ok());
+  observer.events.clear();
+
+  // Nothing changed on disk: nothing is loaded, logged or reported.
+  ASSERT_TRUE(repository->Rescan().ok());
+  EXPECT_THAT(observer.events, IsEmpty());
+  EXPECT_EQ(repository->Get("efficiency", 0)->get(), v1->get());
+
+  AddEfficiencyVersion(2);
+  AddQualityModel();
+  ASSERT_TRUE(repository->Rescan().ok());
+  EXPECT_THAT(observer.events,
+              ElementsAre("load efficiency 2 ok", "reload efficiency ok",
+                          "load quality 1 ok", "reload quality ok", "changed"));
+  EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 3.0f);
+  EXPECT_TRUE(repository->Get("quality", 0).ok());
+  // Version 1 left the repository; the handle still answers.
+  EXPECT_EQ(repository->Get("efficiency", 1).status().code(),
+            absl::StatusCode::kNotFound);
+  auto answer = Infer(**v1, {1, 0, 0});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_THAT(*answer, ElementsAre(2.0f));
+}
+
+TEST_F(ModelRepositoryTest,
+       RescanKeepsACorruptNewestVersionFailedWithoutRetrying) {
+  WriteEfficiencyConfig();
+  AddEfficiencyVersion(1);
+  RecordingObserver observer;
+  auto repository = LoadRepository("", &observer);
+  AddCorruptEfficiencyVersion(2);
+  observer.events.clear();
+  ASSERT_TRUE(repository->Rescan().ok());
   EXPECT_THAT(observer.events,
               ElementsAre("load efficiency 2 failed",
-                          "reload efficiency failed", "reload absent failed"));
+                          "reload efficiency failed", "changed"));
+  EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 2.0f);  // v1 keeps serving
+  EXPECT_THAT(States(repository->List()[0]),
+              ElementsAre(std::pair{1, kReady}, std::pair{2, kFailed}));
+
+  // The corrupt files did not change: the next polls leave them alone.
+  observer.events.clear();
+  ASSERT_TRUE(repository->Rescan().ok());
+  ASSERT_TRUE(repository->Rescan().ok());
+  EXPECT_THAT(observer.events, IsEmpty());
+
+  // A good version 3 replaces both.
+  AddEfficiencyVersion(3);
+  ASSERT_TRUE(repository->Rescan().ok());
+  EXPECT_THAT(States(repository->List()[0]), ElementsAre(std::pair{3, kReady}));
+  EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 4.0f);
+}
+
+TEST_F(ModelRepositoryTest, RescanUnloadsAModelWhoseFolderIsGone) {
+  WriteEfficiencyConfig();
+  AddEfficiencyVersion(1);
+  AddQualityModel();
+  auto repository = LoadRepository();
+  fs::remove_all(ModelDir("quality"));
+  ASSERT_TRUE(repository->Rescan().ok());
+  EXPECT_EQ(repository->Get("quality", 0).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(repository->List().size(), 1u);
+}
+
+TEST_F(ModelRepositoryTest, UnloadStopsServingAndReloadBringsItBack) {
+  WriteEfficiencyConfig();
+  AddEfficiencyVersion(1);
+  auto repository = LoadRepository();
+  ASSERT_TRUE(repository->Unload("efficiency").ok());
+  EXPECT_EQ(repository->Get("efficiency", 0).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(repository->List().empty());
+  EXPECT_EQ(repository->Unload("efficiency").code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(repository->Unload("../x").code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(repository->Reload("efficiency").ok());
+  EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 2.0f);
+}
+
+TEST_F(ModelRepositoryTest, IndexListsEveryFolderOnDiskWithItsState) {
+  WriteEfficiencyConfig();
+  for (int v : {1, 2}) AddEfficiencyVersion(v);
+  AddQualityModel();
+  auto repository = LoadRepository();
+  ASSERT_TRUE(repository->Unload("quality").ok());
+  const lineserve::v1::RepositoryIndexResponse index = repository->Index();
+  ASSERT_EQ(index.models_size(), 2);
+  const auto& efficiency = index.models(0);
+  EXPECT_EQ(efficiency.name(), "efficiency");
+  EXPECT_TRUE(efficiency.loaded());
+  ASSERT_EQ(efficiency.versions_size(), 2);
+  EXPECT_EQ(efficiency.versions(0).state(),
+            lineserve::v1::VERSION_STATE_UNAVAILABLE);
+  EXPECT_EQ(efficiency.versions(0).message(),
+            "not selected by the version policy");
+  EXPECT_EQ(efficiency.versions(1).state(), kReady);
+  const auto& quality = index.models(1);
+  EXPECT_FALSE(quality.loaded());
+  ASSERT_EQ(quality.versions_size(), 1);
+  EXPECT_EQ(quality.versions(0).message(), "the model is not loaded");
+}
+
+TEST_F(ModelRepositoryTest, PollerRescansOnItsClocksInterval) {
+  WriteEfficiencyConfig();
+  AddEfficiencyVersion(1);
+  auto repository = LoadRepository();
+  FakeClock clock;
+  RepositoryPoller poller(repository.get(), absl::Seconds(5), &clock);
+  AddEfficiencyVersion(2);
+  // The poller has read the time and sleeps until five seconds later.
+  ASSERT_TRUE(clock.WaitForTimedWaiters(1, kTestTimeout));
+  clock.Advance(absl::Seconds(4));
+  EXPECT_EQ(poller.polls(), 0);
+  clock.Advance(absl::Seconds(1));
+  ASSERT_TRUE(poller.WaitForPollsAbove(0, kTestTimeout));
+  EXPECT_FLOAT_EQ(EfficiencyAnswer(*repository), 3.0f);
 }
 
 TEST_F(ModelRepositoryTest, ModelWithoutVersionsIsUnavailable) {
