@@ -104,8 +104,17 @@ int RunPredict(const std::vector<std::string>& args) {
     PrintError(common, {{"csv", csv}}, status.status());
     return 1;
   }
+  // The features of the version that answers (each version carries its
+  // own; config.pbtxt holds them only in the older layout).
+  const lineserve::v1::ModelConfig* config = &status->config();
+  for (const auto& version : status->versions()) {
+    if (version.version() == status->default_version() &&
+        version.has_config()) {
+      config = &version.config();
+    }
+  }
   std::vector<UsedColumn> used;
-  for (const auto& feature : status->config().tabular().features()) {
+  for (const auto& feature : config->tabular().features()) {
     if (auto column = table->ColumnIndex(feature.name())) {
       used.emplace_back(*column, feature.name());
     }

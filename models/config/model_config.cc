@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
 #include "models/base/file_util.h"
 #include "models/base/status_macros.h"
 #include "models/preprocess/image_preprocessor.h"
@@ -336,9 +338,13 @@ absl::Status ValidateModelConfig(const ModelConfig& config) {
                                    "letters, digits and '_', e.g. \"",
                                    kDefaultPlatform, "\")"));
   }
-  RETURN_IF_ERROR(ValidateTensors(config.input(), "input"));
-  RETURN_IF_ERROR(ValidateTensors(config.output(), "output"));
-  RETURN_IF_ERROR(ValidateTask(config));
+  // A config.pbtxt of serving settings only: each version folder brings its
+  // contract (model.json).
+  if (HasContract(config)) {
+    RETURN_IF_ERROR(ValidateTensors(config.input(), "input"));
+    RETURN_IF_ERROR(ValidateTensors(config.output(), "output"));
+    RETURN_IF_ERROR(ValidateTask(config));
+  }
   RETURN_IF_ERROR(ValidateBatching(config));
   RETURN_IF_ERROR(ValidateDevice(config.device()));
   return ValidateVersionPolicy(config.version_policy());
@@ -378,6 +384,107 @@ absl::Status WriteModelConfig(const std::string& path,
                               const ModelConfig& config) {
   RETURN_IF_ERROR(AnnotateStatus(ValidateModelConfig(config), path));
   return WriteFileAtomically(path, ModelConfigToText(config));
+}
+
+bool HasContract(const ModelConfig& config) {
+  return config.task() != lineserve::v1::TASK_KIND_UNSPECIFIED ||
+         !config.input().empty() || !config.output().empty() ||
+         config.has_image() || config.has_tabular() ||
+         config.has_classification();
+}
+
+ModelConfig ContractOf(const ModelConfig& config) {
+  ModelConfig contract;
+  contract.set_task(config.task());
+  contract.set_description(config.description());
+  *contract.mutable_input() = config.input();
+  *contract.mutable_output() = config.output();
+  if (config.has_image()) *contract.mutable_image() = config.image();
+  if (config.has_tabular()) *contract.mutable_tabular() = config.tabular();
+  if (config.has_classification()) {
+    *contract.mutable_classification() = config.classification();
+  }
+  return contract;
+}
+
+ModelConfig ServingOf(const ModelConfig& config) {
+  ModelConfig serving = config;
+  serving.clear_task();
+  serving.clear_description();
+  serving.clear_input();
+  serving.clear_output();
+  serving.clear_image();
+  serving.clear_tabular();
+  serving.clear_classification();
+  return serving;
+}
+
+absl::StatusOr<ModelConfig> ParseVersionContract(absl::string_view json,
+                                                 absl::string_view source) {
+  ModelConfig contract;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(
+      std::string(json), &contract, options);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", std::string(parsed.message())));
+  }
+  if (ServingOf(contract).ByteSizeLong() != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source,
+        ": holds serving settings (name, platform, batching, device, "
+        "version_policy, warmup belong in config.pbtxt)"));
+  }
+  if (!HasContract(contract)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": declares no task, tensors or preprocessing"));
+  }
+  return contract;
+}
+
+absl::StatusOr<ModelConfig> LoadVersionContract(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string json, ReadFile(path, kMaxConfigBytes));
+  return ParseVersionContract(json, path);
+}
+
+absl::Status WriteVersionContract(const std::string& path,
+                                  const ModelConfig& config) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  const auto printed = google::protobuf::util::MessageToJsonString(
+      ContractOf(config), &json, options);
+  if (!printed.ok()) {
+    return absl::InternalError(std::string(printed.message()));
+  }
+  return WriteFileAtomically(path, json);
+}
+
+absl::StatusOr<ModelConfig> ApplyVersionContract(const ModelConfig& serving,
+                                                 const ModelConfig& contract,
+                                                 absl::string_view source) {
+  ModelConfig merged = ServingOf(serving);
+  merged.MergeFrom(ContractOf(contract));
+  RETURN_IF_ERROR(AnnotateStatus(ValidateModelConfig(merged), source));
+  return merged;
+}
+
+absl::StatusOr<ModelConfig> LoadVersionConfig(const ModelConfig& serving,
+                                              const std::string& version_dir) {
+  const std::string path = absl::StrCat(version_dir, "/", kVersionContractFile);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (!HasContract(serving)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          version_dir, " has no ", kVersionContractFile,
+          " and config.pbtxt declares no task, tensors or preprocessing"));
+    }
+    return serving;  // the contract lives in config.pbtxt (older layout)
+  }
+  ASSIGN_OR_RETURN(ModelConfig contract, LoadVersionContract(path));
+  return ApplyVersionContract(serving, contract, path);
 }
 
 }  // namespace lineserve

@@ -55,6 +55,44 @@ std::string ModelConfigToText(const lineserve::v1::ModelConfig& config);
 absl::Status WriteModelConfig(const std::string& path,
                               const lineserve::v1::ModelConfig& config);
 
+// Self-contained versions. What a version's answers depend on (task,
+// tensors, image or feature preprocessing, labels, decision threshold,
+// description): its contract, stored in the version folder as
+// kVersionContractFile (ModelConfig's contract fields in protobuf JSON).
+// config.pbtxt keeps the serving settings (batching, instances, device,
+// version policy, warm-up), so retraining never changes how an older
+// version answers. A config.pbtxt that still declares a contract (the older
+// layout) serves the versions that have no model.json.
+inline constexpr char kVersionContractFile[] = "model.json";
+
+// Whether `config` declares any contract field.
+bool HasContract(const lineserve::v1::ModelConfig& config);
+// The contract fields of `config` / everything else.
+lineserve::v1::ModelConfig ContractOf(const lineserve::v1::ModelConfig& config);
+lineserve::v1::ModelConfig ServingOf(const lineserve::v1::ModelConfig& config);
+
+// Parses a version's model.json: INVALID_ARGUMENT (naming `source`) for bad
+// JSON, unknown fields, serving settings, or no contract at all.
+absl::StatusOr<lineserve::v1::ModelConfig> ParseVersionContract(
+    absl::string_view json, absl::string_view source);
+absl::StatusOr<lineserve::v1::ModelConfig> LoadVersionContract(
+    const std::string& path);
+// Writes ContractOf(config) as JSON, atomically.
+absl::Status WriteVersionContract(const std::string& path,
+                                  const lineserve::v1::ModelConfig& config);
+
+// The config one version runs with: `serving`'s settings and `contract`'s
+// contract, validated (errors name `source`).
+absl::StatusOr<lineserve::v1::ModelConfig> ApplyVersionContract(
+    const lineserve::v1::ModelConfig& serving,
+    const lineserve::v1::ModelConfig& contract, absl::string_view source);
+
+// The config of the version in `version_dir`: its model.json over
+// `serving`, or `serving` itself when it has no model.json and `serving`
+// declares a contract (FAILED_PRECONDITION when neither does).
+absl::StatusOr<lineserve::v1::ModelConfig> LoadVersionConfig(
+    const lineserve::v1::ModelConfig& serving, const std::string& version_dir);
+
 }  // namespace lineserve
 
 #endif  // LINESERVE_MODELS_CONFIG_MODEL_CONFIG_H_

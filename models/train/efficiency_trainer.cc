@@ -549,6 +549,8 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
       options, rows.table, rows.target, split.train_csv_rows, log);
   if (columns.empty()) return absl::InvalidArgumentError("no usable features");
   ASSIGN_OR_RETURN(ProposedModel proposed, ProposeModel(options, columns));
+  RETURN_IF_ERROR(
+      ReportContractChange(options.repository, proposed.config, log));
   ASSIGN_OR_RETURN(std::vector<float> x_all,
                    EncodeRows(options, rows, columns, proposed.encoder));
 

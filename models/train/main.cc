@@ -72,7 +72,8 @@ void AddCommonOptions(CommandLine& cli, Options& o, int* threads) {
   cli.AddInt("max-batch-size", &o.max_batch_size,
              "serving batch limit written into a new config.pbtxt");
   cli.AddBool("overwrite-config", &o.overwrite_config,
-              "replace an existing config.pbtxt that describes another model");
+              "rewrite config.pbtxt's serving settings with the trainer's "
+              "defaults (each version carries its own contract either way)");
   cli.AddUint64("seed", &o.seed,
                 "seed of the split, the weights and the "
                 "augmentation");

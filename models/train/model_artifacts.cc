@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "models/base/status_macros.h"
 #include "models/config/model_config.h"
@@ -88,54 +91,57 @@ absl::StatusOr<int64_t> VersionWriter::Publish() {
   return absl::AbortedError("no free version number after 100 attempts");
 }
 
-namespace {
-
-// The parts of a config that must match the artifact a version holds.
-ModelConfig ModelDefiningPart(const ModelConfig& config) {
-  ModelConfig part;
-  part.set_name(config.name());
-  part.set_task(config.task());
-  *part.mutable_input() = config.input();
-  *part.mutable_output() = config.output();
-  if (config.has_image()) *part.mutable_image() = config.image();
-  if (config.has_tabular()) *part.mutable_tabular() = config.tabular();
-  if (config.has_classification()) {
-    *part.mutable_classification()->mutable_labels() =
-        config.classification().labels();
-    part.mutable_classification()->set_ok_label(
-        config.classification().ok_label());
-  }
-  return part;
-}
-
-}  // namespace
-
 absl::Status ReconcileModelConfig(const std::string& model_dir,
                                   const ModelConfig& proposed, bool overwrite) {
   const std::string path = (fs::path(model_dir) / "config.pbtxt").string();
   std::error_code ec;
   if (!fs::exists(path, ec) || overwrite) {
-    return WriteModelConfig(path, proposed);
+    return WriteModelConfig(path, ServingOf(proposed));
   }
-  ASSIGN_OR_RETURN(ModelConfig existing, LoadModelConfig(path));
-  if (!google::protobuf::util::MessageDifferencer::Equals(
-          ModelDefiningPart(existing), ModelDefiningPart(proposed))) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path,
-        " describes a different model (inputs, preprocessing or labels "
-        "differ from what was trained); pass --overwrite-config to replace "
-        "it, which also makes older versions under it unusable"));
+  // The operator's serving settings stay as they are; the contract travels
+  // with the version (model.json). A config that cannot be read would keep
+  // the new version from loading: say so now.
+  return LoadModelConfig(path).status();
+}
+
+absl::StatusOr<std::optional<PublishedVersion>> LatestPublishedVersion(
+    const std::string& model_dir) {
+  const int64_t version = NextModelVersion(model_dir) - 1;
+  std::error_code ec;
+  const fs::path config_path = fs::path(model_dir) / "config.pbtxt";
+  if (version < 1 || !fs::exists(config_path, ec)) return std::nullopt;
+  ASSIGN_OR_RETURN(ModelConfig serving, LoadModelConfig(config_path.string()));
+  PublishedVersion latest;
+  latest.version = version;
+  latest.dir = (fs::path(model_dir) / std::to_string(version)).string();
+  ASSIGN_OR_RETURN(latest.config, LoadVersionConfig(serving, latest.dir));
+  return latest;
+}
+
+std::string ContractChanges(const ModelConfig& before,
+                            const ModelConfig& after) {
+  namespace pb = google::protobuf;
+  pb::util::MessageDifferencer differencer;
+  std::string report;
+  differencer.ReportDifferencesToString(&report);
+  // What a retrain is expected to change: the threshold, the imputation
+  // defaults, the description.
+  const pb::Descriptor* config = ModelConfig::descriptor();
+  differencer.IgnoreField(config->FindFieldByName("description"));
+  differencer.IgnoreField(
+      lineserve::v1::ClassificationOutput::descriptor()->FindFieldByName(
+          "defect_threshold"));
+  differencer.IgnoreField(
+      lineserve::v1::Feature::descriptor()->FindFieldByName("default_value"));
+  differencer.Compare(ContractOf(before), ContractOf(after));
+  // The reporter lists the ignored fields too; they are not changes.
+  std::string changes;
+  for (absl::string_view line :
+       absl::StrSplit(report, '\n', absl::SkipEmpty())) {
+    if (!absl::StartsWith(line, "ignored:"))
+      absl::StrAppend(&changes, line, "\n");
   }
-  ModelConfig merged = existing;
-  if (proposed.has_classification() &&
-      proposed.classification().has_defect_threshold()) {
-    merged.mutable_classification()->set_defect_threshold(
-        proposed.classification().defect_threshold());
-  }
-  if (google::protobuf::util::MessageDifferencer::Equals(merged, existing)) {
-    return absl::OkStatus();
-  }
-  return WriteModelConfig(path, merged);
+  return changes;
 }
 
 }  // namespace lineserve::train

@@ -9,6 +9,7 @@
 #define LINESERVE_MODELS_TRAIN_MODEL_ARTIFACTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -57,17 +58,33 @@ class VersionWriter {
   std::string staging_dir_;  // empty once published or moved from
 };
 
-// Makes REPO/<model>/config.pbtxt describe `proposed`:
-// - absent: writes `proposed`;
-// - present and describing the same model (task, tensors, preprocessing,
-//   labels): keeps the operator's serving settings (batching, device,
-//   instances, version policy) and takes the trained fields that may change
-//   per version (decision threshold);
-// - present but describing another model: FAILED_PRECONDITION, unless
-//   `overwrite` is true, then `proposed` replaces it.
+// Makes sure REPO/<model>/config.pbtxt can serve a new version of
+// `proposed`: absent (or `overwrite`), it is written with proposed's serving
+// settings only (batching, instances, device, version policy, warm-up);
+// present, it stays as the operator left it (its error when it cannot be
+// read). What the version's answers depend on goes into the version's own
+// model.json (WriteVersionContract), never into config.pbtxt.
 absl::Status ReconcileModelConfig(const std::string& model_dir,
                                   const lineserve::v1::ModelConfig& proposed,
                                   bool overwrite);
+
+// The newest published version of a model and the config it runs with.
+struct PublishedVersion {
+  int64_t version = 0;
+  std::string dir;
+  lineserve::v1::ModelConfig config;
+};
+
+// nullopt when REPO/<model> has no version (or no config.pbtxt yet).
+absl::StatusOr<std::optional<PublishedVersion>> LatestPublishedVersion(
+    const std::string& model_dir);
+
+// Field by field, how the served contract (tensors, preprocessing, labels,
+// features) of `after` differs from `before`; empty when clients see no
+// change. The decision threshold, imputation defaults and description are
+// expected to change with every retrain and are not reported.
+std::string ContractChanges(const lineserve::v1::ModelConfig& before,
+                            const lineserve::v1::ModelConfig& after);
 
 }  // namespace lineserve::train
 

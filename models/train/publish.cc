@@ -2,6 +2,7 @@
 
 #include "models/base/file_util.h"
 #include "models/base/status_macros.h"
+#include "models/config/model_config.h"
 
 namespace lineserve::train {
 
@@ -27,8 +28,11 @@ absl::StatusOr<TrainResult> PublishModel(
   }
   RETURN_IF_ERROR(WriteFileAtomically(writer.StagedPath("metrics.json"),
                                       metrics.dump(2) + "\n"));
-  // The config first: a server that sees the new version must find a config
-  // that describes it.
+  // Everything this version's answers depend on travels with it.
+  RETURN_IF_ERROR(
+      WriteVersionContract(writer.StagedPath(kVersionContractFile), config));
+  // The serving config first: a server that sees the new version must find
+  // a config.pbtxt to serve it with.
   RETURN_IF_ERROR(
       ReconcileModelConfig(writer.model_dir(), config, overwrite_config));
   ASSIGN_OR_RETURN(int64_t version, writer.Publish());
@@ -38,6 +42,26 @@ absl::StatusOr<TrainResult> PublishModel(
   result.version_dir = absl::StrCat(writer.model_dir(), "/", version);
   result.metrics = std::move(metrics);
   return result;
+}
+
+absl::Status ReportContractChange(const std::string& repository,
+                                  const lineserve::v1::ModelConfig& proposed,
+                                  std::ostream& log) {
+  ASSIGN_OR_RETURN(
+      std::optional<PublishedVersion> latest,
+      LatestPublishedVersion(absl::StrCat(repository, "/", proposed.name())));
+  if (!latest.has_value()) return absl::OkStatus();
+  const std::string changes = ContractChanges(latest->config, proposed);
+  if (changes.empty()) {
+    log << "contract: same inputs, labels and features as version "
+        << latest->version << std::endl;
+  } else {
+    log << "contract: clients of " << proposed.name()
+        << " see these changes from version " << latest->version
+        << " (older versions keep answering as before):\n"
+        << changes << std::flush;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace lineserve::train

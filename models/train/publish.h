@@ -5,6 +5,7 @@
 
 #include <torch/script.h>
 
+#include <ostream>
 #include <string>
 #include <utility>
 
@@ -18,12 +19,20 @@ namespace lineserve::train {
 
 // Writes REPO/<config.name()>/<next version>/ atomically: model.pt (the
 // module in eval mode, reloaded and checked to answer `sample` as the
-// trained module does), metrics.json, and the model's config.pbtxt through
-// ReconcileModelConfig.
+// trained module does), metrics.json, model.json (the version's contract:
+// tensors, preprocessing, labels, threshold), and makes sure the model has a
+// config.pbtxt to be served with (ReconcileModelConfig).
 absl::StatusOr<TrainResult> PublishModel(
     torch::jit::Module& module, const torch::Tensor& sample,
     nlohmann::json metrics, const lineserve::v1::ModelConfig& config,
     const std::string& repository, bool overwrite_config);
+
+// Before training: tells `log` whether the model about to be trained keeps
+// the contract of REPO/<proposed.name()>'s newest version (same inputs,
+// labels, features) or, field by field, what changes for its clients.
+absl::Status ReportContractChange(const std::string& repository,
+                                  const lineserve::v1::ModelConfig& proposed,
+                                  std::ostream& log);
 
 // Runs a training function with autograd on, whatever the caller's mode (a
 // caller may hold a NoGradGuard while it evaluates models), and turns

@@ -794,6 +794,7 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   RETURN_IF_ERROR(CheckOptions(options));
   ASSIGN_OR_RETURN(Dataset data, ListDataset(options));
   ASSIGN_OR_RETURN(ModelConfig config, ProposedConfig(options, data.folder));
+  RETURN_IF_ERROR(ReportContractChange(options.repository, config, log));
   RETURN_IF_ERROR(DecodeDataset(options, config, log, &data));
   ASSIGN_OR_RETURN(const TileSplits tiles, SplitByTile(options, data, log));
 

@@ -463,13 +463,21 @@ std::vector<int64_t> ModelRepository::SelectVersions(const ModelConfig& config,
 }
 
 ModelRepository::VersionEntry ModelRepository::LoadVersion(
-    const ModelConfig& config, int64_t version) const {
+    const ModelConfig& serving, int64_t version) const {
   VersionEntry entry;
   entry.status.set_version(version);
-  entry.status.set_device(config.device());
+  entry.status.set_device(serving.device());
   const std::string what =
-      absl::StrCat("model '", config.name(), "' version ", version);
+      absl::StrCat("model '", serving.name(), "' version ", version);
+  ModelConfig config;
   absl::Status status = [&]() -> absl::Status {
+    // The version's own contract (model.json) over the serving settings.
+    ASSIGN_OR_RETURN(
+        config,
+        LoadVersionConfig(serving, (fs::path(options_.root) / serving.name() /
+                                    std::to_string(version))
+                                       .string()));
+    *entry.status.mutable_config() = config;
     ASSIGN_OR_RETURN(const BackendRegistry::Platform* platform,
                      options_.backends->Find(config.platform()));
     BackendLoadRequest request;
@@ -500,13 +508,13 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
   if (status.ok()) {
     entry.status.set_state(lineserve::v1::VERSION_STATE_READY);
     Log(absl::StrCat(what, " ready on ", entry.status.device()));
-    ReportLoad(config.name(), version, absl::OkStatus());
+    ReportLoad(serving.name(), version, absl::OkStatus());
     return entry;
   }
   entry.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
   entry.status.set_message(status.ToString());
   Log(absl::StrCat(what, " failed: ", status.ToString()));
-  ReportLoad(config.name(), version, status);
+  ReportLoad(serving.name(), version, status);
   return entry;
 }
 

@@ -122,9 +122,12 @@ class ServerTest : public ::testing::Test {
     return request;
   }
 
+  // The config version 1 of `model` runs with (model.json over
+  // config.pbtxt).
   static ModelConfig Config(const std::string& model) {
-    return *LoadModelConfig(
-        (*root_ / "repo" / model / "config.pbtxt").string());
+    const fs::path dir = *root_ / "repo" / model;
+    return *LoadVersionConfig(*LoadModelConfig((dir / "config.pbtxt").string()),
+                              (dir / "1").string());
   }
 
   static fs::path* root_;
@@ -327,7 +330,10 @@ TEST_F(ServerTest, ModelsAndHealth) {
                          "inspection_burst", "inspection_tiny_queue"));
   auto model = client_->GetModel("quality_inspection");
   ASSERT_TRUE(model.ok());
-  EXPECT_EQ(model->config().classification().labels_size(), 4);
+  // The labels are the version's (its model.json), not config.pbtxt's.
+  EXPECT_EQ(model->config().classification().labels_size(), 0);
+  ASSERT_EQ(model->versions_size(), 1);
+  EXPECT_EQ(model->versions(0).config().classification().labels_size(), 4);
   EXPECT_EQ(client_->GetModel("nope").status().code(),
             absl::StatusCode::kNotFound);
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "models/config/model_config.h"
 
@@ -77,27 +78,56 @@ lineserve::v1::ModelConfig TabularConfig(const std::string& category) {
   return config;
 }
 
-TEST_F(ModelArtifactsTest, ReconcileCreatesKeepsOrRefuses) {
+TEST_F(ModelArtifactsTest,
+       ReconcileWritesServingSettingsOnlyAndKeepsTheOperators) {
   const std::string dir = (repo_ / "m").string();
   fs::create_directories(dir);
   ASSERT_TRUE(ReconcileModelConfig(dir, TabularConfig("b"), false).ok());
-  // An operator's serving settings survive a retrain of the same model.
-  auto edited = LoadModelConfig(dir + "/config.pbtxt");
-  ASSERT_TRUE(edited.ok());
-  edited->set_instance_count(3);
-  ASSERT_TRUE(WriteModelConfig(dir + "/config.pbtxt", *edited).ok());
-  ASSERT_TRUE(ReconcileModelConfig(dir, TabularConfig("b"), false).ok());
+  auto written = LoadModelConfig(dir + "/config.pbtxt");
+  ASSERT_TRUE(written.ok()) << written.status();
+  // The contract is the versions' business (model.json).
+  EXPECT_FALSE(HasContract(*written));
+  EXPECT_EQ(written->name(), "m");
+  // An operator's serving settings survive a retrain, even one whose
+  // features differ: nothing to refuse, the contract travels per version.
+  written->set_instance_count(3);
+  ASSERT_TRUE(WriteModelConfig(dir + "/config.pbtxt", *written).ok());
+  ASSERT_TRUE(ReconcileModelConfig(dir, TabularConfig("z"), false).ok());
   EXPECT_EQ(LoadModelConfig(dir + "/config.pbtxt")->instance_count(), 3);
-  // A different feature schema is refused unless overwriting.
-  absl::Status refused = ReconcileModelConfig(dir, TabularConfig("z"), false);
-  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(refused.message(), ::testing::HasSubstr("--overwrite-config"));
+  // --overwrite-config brings the trainer's serving defaults back.
   ASSERT_TRUE(ReconcileModelConfig(dir, TabularConfig("z"), true).ok());
-  EXPECT_EQ(LoadModelConfig(dir + "/config.pbtxt")
-                ->tabular()
-                .features(0)
-                .categories(1),
-            "z");
+  EXPECT_EQ(LoadModelConfig(dir + "/config.pbtxt")->instance_count(), 1);
+}
+
+TEST_F(ModelArtifactsTest, ContractChangesNameTheFieldsClientsSee) {
+  lineserve::v1::ModelConfig before = TabularConfig("b");
+  lineserve::v1::ModelConfig after = before;
+  after.mutable_tabular()->mutable_features(0)->set_default_value(7);
+  after.set_description("retrained");
+  EXPECT_EQ(ContractChanges(before, after), "");
+  after.mutable_tabular()->mutable_features(0)->set_categories(1, "z");
+  EXPECT_THAT(ContractChanges(before, after),
+              ::testing::HasSubstr("tabular.features[0].categories[1]"));
+}
+
+TEST_F(ModelArtifactsTest, VersionContractRoundTripsAndAppliesOverServing) {
+  const lineserve::v1::ModelConfig full = TabularConfig("b");
+  const std::string path = (repo_ / "model.json").string();
+  ASSERT_TRUE(WriteVersionContract(path, full).ok());
+  auto contract = LoadVersionContract(path);
+  ASSERT_TRUE(contract.ok()) << contract.status();
+  auto merged = ApplyVersionContract(ServingOf(full), *contract, path);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(*merged, full));
+  // Serving settings do not belong in a version's contract.
+  EXPECT_EQ(ParseVersionContract("{\"max_batch_size\": 4, \"task\": "
+                                 "\"TASK_KIND_TENSOR\"}",
+                                 "m.json")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ParseVersionContract("{\"nonsense\": 1}", "m.json").ok());
 }
 
 }  // namespace

@@ -25,6 +25,16 @@ namespace lineserve::train {
 namespace {
 namespace fs = std::filesystem;
 
+// The config version `version` of the model in `model_dir` runs with: its
+// model.json over config.pbtxt, as the server reads them.
+absl::StatusOr<lineserve::v1::ModelConfig> PublishedConfig(
+    const fs::path& model_dir, int64_t version) {
+  auto serving = LoadModelConfig((model_dir / "config.pbtxt").string());
+  if (!serving.ok()) return serving.status();
+  return LoadVersionConfig(*serving,
+                           (model_dir / std::to_string(version)).string());
+}
+
 fs::path FreshDir(const std::string& name) {
   fs::path dir =
       fs::path(::testing::TempDir()) / absl::StrCat("trainer_", name);
@@ -112,7 +122,7 @@ TEST(TrainerTest, QualityRunPublishesLoadableModelMatchingItsConfig) {
   EXPECT_THAT(log.str(), ::testing::HasSubstr("epoch   2/2"));
 
   const fs::path model_dir = repo / "quality_inspection";
-  auto config = LoadModelConfig((model_dir / "config.pbtxt").string());
+  auto config = PublishedConfig(model_dir, 1);
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_THAT(config->classification().labels(),
               ::testing::ElementsAre("ok", "scratch", "spot"));
@@ -182,8 +192,7 @@ TEST(TrainerTest, ThresholdChosenForTargetRecallIsWrittenIntoConfig) {
   EXPECT_GE(scores["roc_auc"].get<double>(), 0.0);
   EXPECT_FALSE(scores["roc_curve"].empty());
 
-  auto config =
-      LoadModelConfig((repo / "quality_inspection" / "config.pbtxt").string());
+  auto config = PublishedConfig(repo / "quality_inspection", 1);
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_TRUE(config->classification().has_defect_threshold());
   EXPECT_FLOAT_EQ(config->classification().defect_threshold(),
@@ -264,6 +273,47 @@ TEST(TrainerTest, MissingOkClassIsAnError) {
   EXPECT_THAT(result.status().message(), ::testing::HasSubstr("--ok-label"));
 }
 
+TEST(TrainerTest, RetrainingPublishesSelfContainedVersionsWithoutOverwrite) {
+  const fs::path dir = FreshDir("retrain");
+  {
+    std::ofstream csv(dir / "table.csv");
+    csv << "team,incentive,wip,target\n";
+    std::mt19937 rng(7);
+    for (int i = 0; i < 120; ++i) {
+      const int incentive = rng() % 120;
+      csv << (i % 5) + 1 << "," << incentive << ","
+          << (i % 3 == 0 ? "" : std::to_string(900 + rng() % 400)) << ","
+          << 0.4 + 0.004 * incentive << "\n";
+    }
+  }
+  EfficiencyTrainOptions o;
+  o.csv_path = (dir / "table.csv").string();
+  o.target_column = "target";
+  o.repository = (dir / "repo").string();
+  o.boosting.max_trees = 20;
+  std::ostringstream log;
+  ASSERT_TRUE(TrainEfficiencyModel(o, log).ok()) << log.str();
+  const fs::path model_dir = dir / "repo" / "efficiency_prediction";
+  const std::string v1_contract =
+      *ReadFile((model_dir / "1/model.json").string());
+  auto serving = LoadModelConfig((model_dir / "config.pbtxt").string());
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  EXPECT_FALSE(HasContract(*serving));
+
+  // Another seed gives other medians and another model: it publishes
+  // without --overwrite-config, and version 1 answers as before.
+  o.seed = 2;
+  std::ostringstream again;
+  auto second = TrainEfficiencyModel(o, again);
+  ASSERT_TRUE(second.ok()) << second.status() << "\n" << again.str();
+  EXPECT_EQ(second->version, 2);
+  EXPECT_THAT(again.str(),
+              ::testing::HasSubstr("contract: same inputs, labels and features "
+                                   "as version 1"));
+  EXPECT_EQ(*ReadFile((model_dir / "1/model.json").string()), v1_contract);
+  EXPECT_TRUE(PublishedConfig(model_dir, 2).ok());
+}
+
 TEST(TrainerTest, EfficiencyRunBakesScalingAndEncodesLikeTheServer) {
   const fs::path dir = FreshDir("efficiency");
   {
@@ -298,7 +348,7 @@ TEST(TrainerTest, EfficiencyRunBakesScalingAndEncodesLikeTheServer) {
   }
 
   auto config =
-      LoadModelConfig(o.repository + "/efficiency_prediction/config.pbtxt");
+      PublishedConfig(fs::path(o.repository) / "efficiency_prediction", 1);
   ASSERT_TRUE(config.ok()) << config.status();
   auto encoder = preprocess::TabularEncoder::Create(config->tabular());
   ASSERT_TRUE(encoder.ok());

@@ -291,6 +291,63 @@ TEST_F(InferencePipelineTest, ImageRequestsAreClassifiedWithTheConfigsLabels) {
   EXPECT_EQ(bad.outcome.status.code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(InferencePipelineTest, EachVersionAnswersWithItsOwnThreshold) {
+  // "graded": config.pbtxt holds serving settings only, every version its
+  // own contract; the versions share weights but not their threshold.
+  ModelConfig full = ::lineserve::testing::ImageConfig("graded");
+  full.set_platform(kFakePlatform);
+  full.mutable_version_policy()->mutable_all();
+  const fs::path dir = fs::path(root_) / "graded";
+  fs::create_directories(dir);
+  ASSERT_TRUE(
+      WriteModelConfig((dir / "config.pbtxt").string(), ServingOf(full)).ok());
+  const float thresholds[] = {0.9f, 0.1f};
+  for (int version : {1, 2}) {
+    const fs::path version_dir = dir / std::to_string(version);
+    fs::create_directories(version_dir);
+    full.mutable_classification()->set_defect_threshold(
+        thresholds[version - 1]);
+    ASSERT_TRUE(WriteVersionContract(
+                    (version_dir / kVersionContractFile).string(), full)
+                    .ok());
+    // logits (0, sum of normalised pixels): mid grey (about 0 after
+    // normalisation) gives P(defect) about 0.5.
+    ASSERT_TRUE(::lineserve::testing::WriteFakeModel(
+                    (version_dir / kFakeArtifact).string(),
+                    {4, {0, 1, 0, 1, 0, 1, 0, 1}, {0, 0}, std::nullopt})
+                    .ok());
+  }
+  ASSERT_TRUE(repository_->Reload("graded").ok());
+
+  preprocess::Image grey;
+  grey.width = grey.height = 2;
+  grey.channels = 1;
+  grey.data.assign(4, 0.5f);
+  const std::string png = *preprocess::EncodePng(grey);
+  for (int version : {1, 2}) {
+    Landing landing;
+    InferenceRequest request;
+    request.model = "graded";
+    request.version = version;
+    pipeline_->Run(
+        request,
+        [&](const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
+          absl::StatusOr<Sample> sample = ImageSample(model, png);
+          if (!sample.ok()) return sample.status();
+          return std::vector<Sample>{*std::move(sample)};
+        },
+        landing.Callback());
+    clock_.Advance(absl::Milliseconds(1));
+    ASSERT_TRUE(landing.Wait());
+    ASSERT_TRUE(landing.outcome.status.ok()) << landing.outcome.status;
+    const Classification c =
+        Classify(*landing.outcome.model, landing.outcome.results[0]);
+    EXPECT_NEAR(c.decision.defect_probability, 0.5f, 0.01);
+    // The same image: OK under version 1's 0.9, a defect under 2's 0.1.
+    EXPECT_EQ(c.decision.defect, version == 2) << "version " << version;
+  }
+}
+
 TEST_F(InferencePipelineTest, EmptyRequestIsInvalidArgument) {
   Landing landing;
   Predict({}, &landing);
