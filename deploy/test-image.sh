@@ -38,7 +38,10 @@ METRICS=127.0.0.1:8502
 PROM=127.0.0.1:9090
 # Tiny models: the point is the plumbing, not accuracy (seconds to train).
 DATAGEN_ARGS="--ok-count 12 --defect-count 4 --min-side 64 --max-side 96 --rows 200"
-QUALITY_ARGS="--image-size 32 --channels 8,16 --epochs 2"
+# Smoke-test models (seconds, not accuracy): --force lets them past the
+# trainer's quality gate, which would rightly refuse them.
+QUALITY_ARGS="--image-size 32 --channels 8,16 --epochs 2 --force"
+EFFICIENCY_ARGS="--trees 30 --force"
 
 export DOCKER_HOST="unix://$ENGINE_ROOT/docker.sock"
 export DOCKER_BUILDKIT=0  # the classic builder honours --network host as is
@@ -168,7 +171,7 @@ timeout 600 $DOCKER run --rm --network none -v "$RUN/models:/var/lib/lineserve" 
   sh -ec "cd /var/lib/lineserve
     lineserve-train datagen --out data --seed 7 $DATAGEN_ARGS
     lineserve-train quality --data data/tiles/images --repo model_repository --seed 7 $QUALITY_ARGS
-    lineserve-train efficiency --csv data/production.csv --target actual_productivity --repo model_repository --seed 7" \
+    lineserve-train efficiency --csv data/production.csv --target actual_productivity --repo model_repository --seed 7 $EFFICIENCY_ARGS" \
   > "$RUN/train.log" 2>&1 || { tail -30 "$RUN/train.log"; die "training in the image"; }
 head -n 3 "$RUN/models/data/production.csv" > "$RUN/models/rows.csv"
 image_file=$(cd "$RUN/models" && find data/tiles/images/crack -name "*.png" | sort | head -n 1)
@@ -217,7 +220,8 @@ lap "scrape + healthcheck + stop"
 
 step "compose: trainer -> server -> prometheus (no Grafana image here)"
 export LINESERVE_IMAGE=$IMAGE PROMETHEUS_IMAGE=$PROM_IMAGE LINESERVE_PUBLISH_ADDRESS=127.0.0.1 \
-  LINESERVE_DATAGEN_ARGS=$DATAGEN_ARGS LINESERVE_QUALITY_ARGS=$QUALITY_ARGS
+  LINESERVE_DATAGEN_ARGS=$DATAGEN_ARGS LINESERVE_QUALITY_ARGS=$QUALITY_ARGS \
+  LINESERVE_EFFICIENCY_ARGS=$EFFICIENCY_ARGS
 compose_up=1
 timeout 600 "${COMPOSE[@]}" up -d --no-build trainer server prometheus
 "${COMPOSE[@]}" ps

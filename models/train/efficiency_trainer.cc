@@ -25,6 +25,7 @@
 #include "models/train/networks.h"
 #include "models/train/progress.h"
 #include "models/train/publish.h"
+#include "models/train/quality_gate.h"
 
 namespace lineserve::train {
 namespace {
@@ -541,6 +542,67 @@ nlohmann::json Metrics(const EfficiencyTrainOptions& options,
   return metrics;
 }
 
+// What the new model is held against before it is published: the
+// baselines, and the newest published version on the same held-out rows
+// (encoded with that version's own features, as the server would).
+std::vector<GateReference> GateReferences(const EfficiencyTrainOptions& options,
+                                          const TargetRows& rows,
+                                          const data::Split& outer,
+                                          const nlohmann::json& metrics,
+                                          std::ostream& log) {
+  std::vector<GateReference> references;
+  for (const auto& [name, figures] : metrics["baselines"].items()) {
+    references.push_back({absl::StrCat("baseline ", name), figures["mae"]});
+  }
+  const std::string model_dir =
+      absl::StrCat(options.repository, "/", options.model_name);
+  absl::StatusOr<std::optional<PublishedVersion>> latest =
+      LatestPublishedVersion(model_dir);
+  if (!latest.ok() || !latest->has_value()) return references;
+  const PublishedVersion& previous = **latest;
+  absl::StatusOr<TabularEncoder> encoder =
+      TabularEncoder::Create(previous.config.tabular());
+  const int64_t width = encoder.ok() ? encoder->width() : 0;
+  std::vector<float> x(outer.validation.size() * width);
+  std::vector<double> truth;
+  absl::Status status = encoder.status();
+  for (size_t i = 0; status.ok() && i < outer.validation.size(); ++i) {
+    const int r = outer.validation[i];
+    const auto& cells = rows.table.rows[rows.usable[r]];
+    preprocess::FeatureRow row;
+    for (const Feature& feature : previous.config.tabular().features()) {
+      const auto column = rows.table.ColumnIndex(feature.name());
+      if (!column) continue;  // optional ones take their default
+      const std::string& cell = cells[*column];
+      if (feature.kind() == Feature::KIND_NUMERIC) {
+        if (auto v = data::ParseNumber(cell))
+          row.emplace_back(feature.name(), *v);
+      } else if (!TabularEncoder::NormalizeCategory(cell).empty()) {
+        row.emplace_back(feature.name(), cell);
+      }
+    }
+    status = encoder->Encode(row, &x[i * width]);
+    truth.push_back(rows.y[r]);
+  }
+  if (!status.ok()) {
+    log << "quality gate: version " << previous.version
+        << " cannot read these rows (" << status.message()
+        << "); compared with the baselines only" << std::endl;
+    return references;
+  }
+  torch::jit::Module module =
+      torch::jit::load(absl::StrCat(previous.dir, "/model.pt"));
+  module.eval();
+  const torch::Tensor tensor = torch::from_blob(
+      x.data(), {static_cast<int64_t>(truth.size()), width}, torch::kFloat32);
+  std::vector<int> all(truth.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
+  references.push_back(
+      {absl::StrCat("version ", previous.version),
+       EvaluateRegression(truth, Predict(module, tensor, all)).mae});
+  return references;
+}
+
 absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
                                   std::ostream& log) {
   ASSIGN_OR_RETURN(const TargetRows rows, ReadTargetRows(options, log));
@@ -570,6 +632,10 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
                    FitModel(options, columns, fit_data, log));
   nlohmann::json metrics =
       Metrics(options, rows, split.outer, columns, x, fitted);
+  RETURN_IF_ERROR(ApplyQualityGate(
+      {"mae", /*higher_is_better=*/false, options.force},
+      metrics["mae"].get<double>(),
+      GateReferences(options, rows, split.outer, metrics, log), metrics, log));
   return PublishModel(fitted.module, x.slice(0, 0, std::min<int64_t>(8, n)),
                       std::move(metrics), proposed.config, options.repository,
                       options.overwrite_config);

@@ -49,6 +49,9 @@ struct EfficiencyTrainOptions {
   int max_batch_size = 64;
   int64_t max_queue_delay_microseconds = 1000;
   bool overwrite_config = false;
+  // Publish even when the quality gate finds the model worse than the
+  // baselines or the newest published version.
+  bool force = false;
 };
 
 absl::StatusOr<TrainResult> TrainEfficiencyModel(

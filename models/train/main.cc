@@ -74,6 +74,9 @@ void AddCommonOptions(CommandLine& cli, Options& o, int* threads) {
   cli.AddBool("overwrite-config", &o.overwrite_config,
               "rewrite config.pbtxt's serving settings with the trainer's "
               "defaults (each version carries its own contract either way)");
+  cli.AddBool("force", &o.force,
+              "publish even when the model is worse than the baselines or "
+              "the newest published version");
   cli.AddUint64("seed", &o.seed,
                 "seed of the split, the weights and the "
                 "augmentation");

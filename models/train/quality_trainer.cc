@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,7 @@
 #include "models/train/networks.h"
 #include "models/train/progress.h"
 #include "models/train/publish.h"
+#include "models/train/quality_gate.h"
 
 namespace lineserve::train {
 namespace {
@@ -789,6 +791,68 @@ nlohmann::json Metrics(const QualityTrainOptions& options, const Dataset& data,
   return metrics;
 }
 
+// The newest published version's ROC AUC on `validation` (the published
+// fold's images), each image read and preprocessed as that version says and
+// scored by its own verdict rule (1 - P(its ok label)).
+std::optional<double> PreviousVersionAuc(const QualityTrainOptions& options,
+                                         const Dataset& data,
+                                         const std::vector<int>& validation,
+                                         const PublishedVersion& previous,
+                                         std::ostream& log) {
+  const auto& labels = previous.config.classification().labels();
+  const auto ok = std::find(labels.begin(), labels.end(),
+                            previous.config.classification().ok_label());
+  absl::StatusOr<preprocess::ImagePreprocessor> preprocessor =
+      preprocess::ImagePreprocessor::Create(previous.config.image());
+  if (ok == labels.end() || !preprocessor.ok()) return std::nullopt;
+  const int ok_index = static_cast<int>(ok - labels.begin());
+  torch::jit::Module module =
+      torch::jit::load(absl::StrCat(previous.dir, "/model.pt"));
+  module.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<double> scores;
+  std::vector<bool> is_defect;
+  std::vector<float> input(preprocessor->output_size());
+  for (int i : validation) {
+    absl::StatusOr<std::string> bytes = ReadFile(data.folder.paths[i]);
+    absl::Status status = bytes.status();
+    if (status.ok()) status = preprocessor->Process(*bytes, input.data());
+    if (!status.ok()) {
+      log << "quality gate: version " << previous.version << " cannot read "
+          << data.folder.paths[i] << " (" << status.message()
+          << "); compared with the baseline only" << std::endl;
+      return std::nullopt;
+    }
+    torch::Tensor x =
+        torch::from_blob(input.data(),
+                         {1, preprocessor->channels(), preprocessor->height(),
+                          preprocessor->width()},
+                         torch::kFloat32);
+    torch::Tensor p = torch::softmax(module.forward({x}).toTensor(), 1);
+    scores.push_back(1.0 - p[0][ok_index].item<double>());
+    is_defect.push_back(data.folder.labels[i] != data.ok_index);
+  }
+  return EvaluateDefectScores(scores, is_defect, options.target_defect_recall)
+      .roc_auc;
+}
+
+// The baseline (chance: AUC 0.5) and the newest published version.
+std::vector<GateReference> GateReferences(const QualityTrainOptions& options,
+                                          const Dataset& data,
+                                          const std::vector<int>& validation,
+                                          std::ostream& log) {
+  std::vector<GateReference> references = {{"baseline chance", 0.5}};
+  absl::StatusOr<std::optional<PublishedVersion>> latest =
+      LatestPublishedVersion(
+          absl::StrCat(options.repository, "/", options.model_name));
+  if (!latest.ok() || !latest->has_value()) return references;
+  if (std::optional<double> auc =
+          PreviousVersionAuc(options, data, validation, **latest, log)) {
+    references.push_back({absl::StrCat("version ", (*latest)->version), *auc});
+  }
+  return references;
+}
+
 absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
                                   std::ostream& log) {
   RETURN_IF_ERROR(CheckOptions(options));
@@ -807,6 +871,10 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
       Metrics(options, data, tiles, cv, total_clock.ElapsedSeconds());
   FoldResult& published = cv.results.front();
   const std::vector<int>& validation = published.validation;
+  RETURN_IF_ERROR(ApplyQualityGate(
+      {"roc_auc", /*higher_is_better=*/true, options.force},
+      cv.figures.front().scores.roc_auc,
+      GateReferences(options, data, validation, log), metrics, log));
   std::vector<int64_t> sample(
       validation.begin(),
       validation.begin() + std::min<size_t>(8, validation.size()));

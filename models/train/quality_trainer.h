@@ -63,6 +63,9 @@ struct QualityTrainOptions {
   int max_batch_size = 16;
   int64_t max_queue_delay_microseconds = 2000;
   bool overwrite_config = false;
+  // Publish even when the quality gate finds the model worse than the
+  // baselines or the newest published version.
+  bool force = false;
 };
 
 // Progress goes to `log`. Errors: NOT_FOUND / INVALID_ARGUMENT for the data,

@@ -109,6 +109,7 @@ QualityTrainOptions TinyQualityOptions(const fs::path& data,
   o.batch_size = 8;
   o.block_channels = {4, 8};
   o.max_batch_size = 4;
+  o.force = true;  // tiny models: seconds, not accuracy (the gate's own test)
   return o;
 }
 
@@ -287,6 +288,7 @@ TEST(TrainerTest, RetrainingPublishesSelfContainedVersionsWithoutOverwrite) {
     }
   }
   EfficiencyTrainOptions o;
+  o.force = true;  // tiny models; the quality gate has its own test
   o.csv_path = (dir / "table.csv").string();
   o.target_column = "target";
   o.repository = (dir / "repo").string();
@@ -301,8 +303,10 @@ TEST(TrainerTest, RetrainingPublishesSelfContainedVersionsWithoutOverwrite) {
   EXPECT_FALSE(HasContract(*serving));
 
   // Another seed gives other medians and another model: it publishes
-  // without --overwrite-config, and version 1 answers as before.
+  // without --overwrite-config, and version 1 answers as before (forced:
+  // the quality gate is another test's subject).
   o.seed = 2;
+  o.force = true;
   std::ostringstream again;
   auto second = TrainEfficiencyModel(o, again);
   ASSERT_TRUE(second.ok()) << second.status() << "\n" << again.str();
@@ -312,6 +316,44 @@ TEST(TrainerTest, RetrainingPublishesSelfContainedVersionsWithoutOverwrite) {
                                    "as version 1"));
   EXPECT_EQ(*ReadFile((model_dir / "1/model.json").string()), v1_contract);
   EXPECT_TRUE(PublishedConfig(model_dir, 2).ok());
+}
+
+TEST(TrainerTest, QualityGateRefusesAWorseModelUnlessForced) {
+  const fs::path dir = FreshDir("gate");
+  {
+    std::ofstream csv(dir / "table.csv");
+    csv << "team,incentive,target\n";
+    std::mt19937 rng(3);
+    for (int i = 0; i < 150; ++i) {
+      const int incentive = rng() % 120;
+      csv << (i % 5) + 1 << "," << incentive << "," << 0.3 + 0.005 * incentive
+          << "\n";
+    }
+  }
+  EfficiencyTrainOptions o;
+  o.csv_path = (dir / "table.csv").string();
+  o.target_column = "target";
+  o.repository = (dir / "repo").string();
+  o.boosting.max_trees = 60;
+  std::ostringstream log;
+  ASSERT_TRUE(TrainEfficiencyModel(o, log).ok()) << log.str();
+  // A starved model (one tree) on the same data is worse than version 1.
+  o.boosting.max_trees = 1;
+  std::ostringstream refused_log;
+  auto refused = TrainEfficiencyModel(o, refused_log);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused_log.str();
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("worse than version 1"));
+  const fs::path model_dir = dir / "repo" / "efficiency_prediction";
+  EXPECT_FALSE(fs::exists(model_dir / "2"));
+  o.force = true;
+  std::ostringstream forced_log;
+  auto forced = TrainEfficiencyModel(o, forced_log);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_TRUE(forced->metrics["quality_gate"]["forced"].get<bool>());
+  EXPECT_EQ(forced->metrics["quality_gate"]["references"].count("version 1"),
+            1u);
 }
 
 TEST(TrainerTest, EfficiencyRunBakesScalingAndEncodesLikeTheServer) {
@@ -332,6 +374,7 @@ TEST(TrainerTest, EfficiencyRunBakesScalingAndEncodesLikeTheServer) {
     }
   }
   EfficiencyTrainOptions o;
+  o.force = true;  // tiny models; the quality gate has its own test
   o.csv_path = (dir / "table.csv").string();
   o.target_column = "target";
   o.repository = (dir / "repo").string();

@@ -1,0 +1,62 @@
+#include "models/train/quality_gate.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace lineserve::train {
+
+absl::Status ApplyQualityGate(const GateOptions& options, double value,
+                              const std::vector<GateReference>& references,
+                              nlohmann::json& metrics, std::ostream& log) {
+  // Figures within this of each other are equal (printing rounds, and a
+  // model reloaded from disk may differ in the last bits).
+  constexpr double kTolerance = 1e-9;
+  nlohmann::json gate;
+  gate["figure"] = options.figure;
+  gate["value"] = value;
+  gate["higher_is_better"] = options.higher_is_better;
+  gate["references"] = nlohmann::json::object();
+  std::vector<std::string> worse_than;
+  for (const GateReference& reference : references) {
+    gate["references"][reference.name] = reference.value;
+    const bool worse = options.higher_is_better
+                           ? value < reference.value - kTolerance
+                           : value > reference.value + kTolerance;
+    if (worse) {
+      worse_than.push_back(
+          absl::StrFormat("%s %.4f", reference.name, reference.value));
+    }
+  }
+  gate["worse_than"] = worse_than;
+  gate["passed"] = worse_than.empty();
+  gate["forced"] = !worse_than.empty() && options.force;
+  metrics["quality_gate"] = gate;
+
+  const std::string figure = absl::StrFormat("%s %.4f", options.figure, value);
+  if (worse_than.empty()) {
+    log << "quality gate: " << figure << " is not worse than "
+        << (references.empty()
+                ? "anything (no reference)"
+                : absl::StrJoin(references, ", ",
+                                [](std::string* out, const GateReference& r) {
+                                  absl::StrAppendFormat(out, "%s %.4f", r.name,
+                                                        r.value);
+                                }))
+        << std::endl;
+    return absl::OkStatus();
+  }
+  const std::string why = absl::StrCat(
+      figure, " is worse than ", absl::StrJoin(worse_than, ", "),
+      options.higher_is_better ? " (higher is better)" : " (lower is better)");
+  if (options.force) {
+    log << "quality gate: " << why << "; published anyway (--force)"
+        << std::endl;
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("quality gate: not published: ", why,
+                   "; pass --force to publish it anyway"));
+}
+
+}  // namespace lineserve::train
