@@ -23,6 +23,12 @@ int RunHealth(const std::vector<std::string>& args);
 // perf --file IMG: a bounded load test of Inspect.
 int RunPerf(const std::vector<std::string>& args);
 
+// `command` is "load", "unload" or "reload".
+int RunControl(const std::string& command,
+               const std::vector<std::string>& args);
+
+int RunIndex(const std::vector<std::string>& args);
+
 }  // namespace lineserve::cli
 
 #endif  // LINESERVE_CLIENT_CLI_COMMANDS_H_

@@ -28,6 +28,10 @@ constexpr char kUsage[] =
     "  models              list the loaded models and versions\n"
     "  health [SERVICE]    ask the gRPC health service\n"
     "  perf --file IMG     load test: latency and throughput of Inspect\n"
+    "  index               every model and version on the server's disk\n"
+    "  reload MODEL        load a model's new versions, swap them in\n"
+    "  load MODEL          load a model (explicit model control)\n"
+    "  unload MODEL        stop serving a model (explicit model control)\n"
     "\n"
     "`lineserve-cli COMMAND --help` lists a command's options.\n";
 
@@ -45,6 +49,10 @@ int Main(int argc, char** argv) {
   if (command == "models") return RunModels(args);
   if (command == "health") return RunHealth(args);
   if (command == "perf") return RunPerf(args);
+  if (command == "index") return RunIndex(args);
+  if (command == "load" || command == "unload" || command == "reload") {
+    return RunControl(command, args);
+  }
   std::cerr << kProgram << ": unknown command '" << command << "'\n\n"
             << kUsage;
   return 2;

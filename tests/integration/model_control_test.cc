@@ -115,13 +115,14 @@ class ModelControlTest : public ::testing::Test {
   }
 
   // The version that answers a Predict now (0 on failure).
-  int64_t AnsweringVersion() {
+  int64_t AnsweringVersion() { return AnsweringVersion(*stack_); }
+  static int64_t AnsweringVersion(ServingStack& stack) {
     lineserve::v1::PredictRequest request;
     auto& features = *request.add_rows()->mutable_features();
     features["f0"].set_number(0);
     features["f1"].set_number(0);
     features["f2"].set_number(0);
-    auto response = stack_->client().Predict(request);
+    auto response = stack.client().Predict(request);
     return response.ok() ? response->answered_by().model_version() : 0;
   }
 
@@ -235,6 +236,29 @@ TEST_F(ModelControlTest, PollingPicksUpEachPublishedVersion) {
   ASSERT_TRUE(model.ok());
   ASSERT_EQ(model->versions_size(), 1);
   EXPECT_EQ(model->versions(0).version(), 6);
+}
+
+TEST_F(ModelControlTest, ReplicasOnOneSharedFolderConvergeOnTheNewVersion) {
+  // Two servers (as two pods on one volume) poll the same repository.
+  Start(ModelControlMode::kPoll);
+  ServingStackOptions options;
+  options.root = root_;
+  options.backends = &backends_;
+  options.mode = ModelControlMode::kPoll;
+  options.poll_interval = absl::Milliseconds(20);
+  auto replica = ServingStack::Start(options);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  Publish(2);
+  const auto answering = [](ServingStack& stack) {
+    return AnsweringVersion(stack);
+  };
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while ((answering(*stack_) != 2 || answering(**replica) != 2) &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(answering(*stack_), 2);
+  EXPECT_EQ(answering(**replica), 2);
 }
 
 }  // namespace

@@ -53,6 +53,17 @@ class RecordingObserver : public InferenceObserver {
   std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
 };
 
+// Prepares one image request, preprocessed as the model says.
+Prepare ImagePrepare(std::string encoded) {
+  return
+      [encoded = std::move(encoded)](
+          const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
+        absl::StatusOr<Sample> sample = ImageSample(model, encoded);
+        if (!sample.ok()) return sample.status();
+        return std::vector<Sample>{*std::move(sample)};
+      };
+}
+
 // Where a request's outcome lands; Wait() is bounded.
 struct Landing {
   absl::Notification done;
@@ -259,14 +270,7 @@ TEST_F(InferencePipelineTest, ImageRequestsAreClassifiedWithTheConfigsLabels) {
   request.method = "Inspect";
   request.model = "quality";
   request.task = lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION;
-  pipeline_->Run(
-      request,
-      [&](const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
-        absl::StatusOr<Sample> sample = ImageSample(model, png);
-        if (!sample.ok()) return sample.status();
-        return std::vector<Sample>{*std::move(sample)};
-      },
-      landing.Callback());
+  pipeline_->Run(request, ImagePrepare(png), landing.Callback());
   clock_.Advance(absl::Milliseconds(1));
   ASSERT_TRUE(landing.Wait());
   ASSERT_TRUE(landing.outcome.status.ok()) << landing.outcome.status;
@@ -280,14 +284,7 @@ TEST_F(InferencePipelineTest, ImageRequestsAreClassifiedWithTheConfigsLabels) {
 
   // Bytes that are no image are refused by the shared preprocessing.
   Landing bad;
-  pipeline_->Run(
-      request,
-      [](const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
-        absl::StatusOr<Sample> sample = ImageSample(model, "not an image");
-        if (!sample.ok()) return sample.status();
-        return std::vector<Sample>{*std::move(sample)};
-      },
-      bad.Callback());
+  pipeline_->Run(request, ImagePrepare("not an image"), bad.Callback());
   EXPECT_EQ(bad.outcome.status.code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -329,14 +326,7 @@ TEST_F(InferencePipelineTest, EachVersionAnswersWithItsOwnThreshold) {
     InferenceRequest request;
     request.model = "graded";
     request.version = version;
-    pipeline_->Run(
-        request,
-        [&](const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
-          absl::StatusOr<Sample> sample = ImageSample(model, png);
-          if (!sample.ok()) return sample.status();
-          return std::vector<Sample>{*std::move(sample)};
-        },
-        landing.Callback());
+    pipeline_->Run(request, ImagePrepare(png), landing.Callback());
     clock_.Advance(absl::Milliseconds(1));
     ASSERT_TRUE(landing.Wait());
     ASSERT_TRUE(landing.outcome.status.ok()) << landing.outcome.status;
