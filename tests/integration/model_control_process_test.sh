@@ -70,4 +70,14 @@ status=0
 wait "$pid" || status=$?
 pid=
 [[ $status == 0 ]] || fail "SIGTERM exit status $status"
-echo "SIGHUP rescanned (version 2 served), control needed the token, health followed the model, SIGTERM exit 0"
+# --exit-on-load-failure: a model without a ready version ends start-up.
+cp -r "$golden/repo" "$work/broken"
+echo junk > "$work/broken/efficiency_prediction/1/model.pt"
+status=0
+timeout 60 "$server" --model-repository "$work/broken" --grpc-address 127.0.0.1:0 \
+  --metrics-address "" --exit-on-load-failure > "$work/strict.log" 2>&1 || status=$?
+[[ $status == 1 ]] || fail "--exit-on-load-failure exit status $status"
+grep -q "efficiency_prediction has no ready version" "$work/strict.log" ||
+  fail "--exit-on-load-failure: $(tail -n 2 "$work/strict.log")"
+
+echo "SIGHUP rescanned (version 2 served), control needed the token, health followed the model, SIGTERM exit 0, --exit-on-load-failure exit 1"
