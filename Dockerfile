@@ -100,10 +100,12 @@ USER 10001:10001
 WORKDIR /var/lib/lineserve
 # Models (and the trainer's data) live here: mount a volume or a host folder.
 VOLUME ["/var/lib/lineserve"]
-# 8500 gRPC (lineserve.v1, OIP v2, grpc.health.v1), 8502 GET /metrics.
+# 8500 gRPC (lineserve.v1, grpc.health.v1, reflection), 8502 GET /metrics.
 EXPOSE 8500 8502
-# grpc.health.v1 Check over loopback; non-zero exit unless SERVING (also
-# during the SIGTERM drain). Model loading and warm-up take a few seconds.
+# grpc.health.v1 Check of the overall status over loopback: SERVING only
+# while every model has a ready version (readiness), so the container turns
+# unhealthy when a model cannot serve, and during the SIGTERM drain. Model
+# loading and warm-up take a few seconds.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["lineserve-cli", "health", "--server", "127.0.0.1:8500", "--timeout", "4"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
