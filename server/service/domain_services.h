@@ -1,6 +1,8 @@
 // lineserve's domain API as one bundle: QualityInspection and
 // EfficiencyPrediction (adapters over one inference pipeline) and
-// ModelService (the repository's status and model control), ready to hand
+// ModelService (the repository's status and model control), and the Open
+// Inference Protocol's GRPCInferenceService over the same pipeline, ready to
+// hand
 // to LineServer, each with the model its health follows.
 #ifndef LINESERVE_SERVER_SERVICE_DOMAIN_SERVICES_H_
 #define LINESERVE_SERVER_SERVICE_DOMAIN_SERVICES_H_
@@ -14,6 +16,7 @@
 #include "server/service/efficiency_prediction_service.h"
 #include "server/service/line_server.h"
 #include "server/service/model_service.h"
+#include "server/service/oip_service.h"
 #include "server/service/quality_inspection_service.h"
 
 namespace lineserve {
@@ -25,6 +28,7 @@ class DomainServices {
                  ModelServiceOptions model_service, InferenceObserver* observer)
       : inspection_(pipeline, observer),
         efficiency_(pipeline, observer),
+        oip_(pipeline, model_service.repository),
         models_(std::move(model_service)) {}
 
   DomainServices(const DomainServices&) = delete;
@@ -35,12 +39,14 @@ class DomainServices {
              kDefaultInspectionModel},
             {&efficiency_, "lineserve.v1.EfficiencyPrediction",
              kDefaultEfficiencyModel},
+            {&oip_, "inference.GRPCInferenceService", ""},
             {&models_, "lineserve.v1.ModelService", ""}};
   }
 
  private:
   QualityInspectionService inspection_;
   EfficiencyPredictionService efficiency_;
+  OipService oip_;
   ModelService models_;
 };
 
