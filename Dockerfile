@@ -84,7 +84,7 @@ RUN set -eux; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libtorch1.13 libopenblas0-openmp \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libmicrohttpd12 \
       libjpeg62-turbo libpng16-16 zlib1g tini; \
     rm -rf /var/lib/apt/lists/*; \
     useradd --system --uid 10001 --user-group --home-dir /var/lib/lineserve \

@@ -32,6 +32,7 @@
 #include "models/base/status_macros.h"
 #include "server/backends/backend_registry.h"
 #include "server/backends/torchscript_backend.h"
+#include "server/http/http_server.h"
 #include "server/inference/inference_pipeline.h"
 #include "server/metrics/gpu_memory.h"
 #include "server/metrics/server_metrics.h"
@@ -41,6 +42,7 @@
 #include "server/service/domain_services.h"
 #include "server/service/health_reporter.h"
 #include "server/service/line_server.h"
+#include "server/service/oip_http.h"
 
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:8500",
           "host:port to serve gRPC on; port 0 picks a free port (logged, and "
@@ -76,6 +78,13 @@ ABSL_FLAG(std::vector<std::string>, metric_stations, {},
 ABSL_FLAG(int, max_label_values, lineserve::kDefaultMaxLabelValues,
           "without an allow-list, how many distinct line (and station) "
           "values get their own series; later ones export as \"other\"");
+ABSL_FLAG(std::string, http_address, "",
+          "host:port for the Open Inference Protocol's HTTP/REST endpoints "
+          "(/v2/...) and GET /metrics, one multi-threaded listener; port 0 "
+          "picks a free port (logged, and written to --http-port-file); "
+          "empty (the default) serves no HTTP");
+ABSL_FLAG(std::string, http_port_file, "",
+          "write the port HTTP is actually served on to this file");
 ABSL_FLAG(std::string, model_control_mode, "none",
           "none: serve what the repository holds at start; poll: rescan the "
           "repository every --repository-poll-seconds (new versions load "
@@ -309,6 +318,26 @@ absl::Status Serve(const sigset_t& signals) {
                    " (model control: ", ModelControlModeName(mode), ")"));
   WritePortFile(absl::GetFlag(FLAGS_port_file), server->port());
 
+  std::unique_ptr<OipHttp> oip_http;
+  std::unique_ptr<HttpServer> http;
+  if (const std::string http_address = absl::GetFlag(FLAGS_http_address);
+      !http_address.empty()) {
+    oip_http = std::make_unique<OipHttp>(
+        &services.oip(), metrics == nullptr
+                             ? std::function<std::string()>()
+                             : [m = metrics.get()] { return m->Render(); });
+    HttpServerOptions http_options;
+    http_options.address = http_address;
+    ASSIGN_OR_RETURN(
+        http, HttpServer::Start(http_options, [h = oip_http.get()](
+                                                  const HttpRequest& request) {
+          return h->Handle(request);
+        }));
+    Log(absl::StrCat("serving HTTP (/v2, /metrics) on ",
+                     http_address.substr(0, http_address.rfind(':')), ":",
+                     http->port()));
+    WritePortFile(absl::GetFlag(FLAGS_http_port_file), http->port());
+  }
   std::unique_ptr<RepositoryPoller> poller;
   if (mode == ModelControlMode::kPoll) {
     const double seconds = absl::GetFlag(FLAGS_repository_poll_seconds);
@@ -320,6 +349,7 @@ absl::Status Serve(const sigset_t& signals) {
                                                 absl::Seconds(seconds));
   }
   ServeUntilSignalled(*server, *repository, poller, signals);
+  http.reset();
   health.Detach();
   return absl::OkStatus();
 }

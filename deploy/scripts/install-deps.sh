@@ -22,6 +22,8 @@ PACKAGES=(
   # libraries
   libabsl-dev prometheus-cpp-dev nlohmann-json3-dev
   libjpeg62-turbo-dev libpng-dev
+  # the HTTP listener (Open Inference Protocol REST, /metrics)
+  libmicrohttpd-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -34,6 +34,9 @@ class DomainServices {
   DomainServices(const DomainServices&) = delete;
   DomainServices& operator=(const DomainServices&) = delete;
 
+  // The Open Inference Protocol's logic, for the HTTP front end too.
+  const OipService& oip() const { return oip_; }
+
   std::vector<HostedService> hosted() {
     return {{&inspection_, "lineserve.v1.QualityInspection",
              kDefaultInspectionModel},

@@ -249,13 +249,27 @@ grpc::ServerUnaryReactor* OipService::ServerLive(
   return FinishNow(context, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* OipService::ServerReady(
-    grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
-    inference::ServerReadyResponse* response) {
+bool OipService::ServerIsReady() const {
   const auto models = repository_->List();
   bool ready = !models.empty();
   for (const auto& model : models) ready = ready && model.default_version() > 0;
-  response->set_ready(ready);
+  return ready;
+}
+
+absl::StatusOr<bool> OipService::ModelIsReady(
+    const std::string& name, const std::string& version_text) const {
+  ASSIGN_OR_RETURN(int64_t version, ParseVersion(version_text));
+  auto model = repository_->Get(name, version);
+  if (!model.ok() && model.status().code() == absl::StatusCode::kNotFound) {
+    return model.status();
+  }
+  return model.ok();
+}
+
+grpc::ServerUnaryReactor* OipService::ServerReady(
+    grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
+    inference::ServerReadyResponse* response) {
+  response->set_ready(ServerIsReady());
   return FinishNow(context, absl::OkStatus());
 }
 
@@ -263,14 +277,10 @@ grpc::ServerUnaryReactor* OipService::ModelReady(
     grpc::CallbackServerContext* context,
     const inference::ModelReadyRequest* request,
     inference::ModelReadyResponse* response) {
-  absl::StatusOr<int64_t> version = ParseVersion(request->version());
-  if (!version.ok()) return FinishNow(context, version.status());
-  auto model = repository_->Get(request->name(), *version);
-  if (!model.ok() && model.status().code() == absl::StatusCode::kNotFound) {
-    return FinishNow(context, model.status());
-  }
-  response->set_ready(model.ok());
-  return FinishNow(context, absl::OkStatus());
+  absl::StatusOr<bool> ready =
+      ModelIsReady(request->name(), request->version());
+  if (ready.ok()) response->set_ready(*ready);
+  return FinishNow(context, ready.status());
 }
 
 grpc::ServerUnaryReactor* OipService::ServerMetadata(
@@ -282,15 +292,14 @@ grpc::ServerUnaryReactor* OipService::ServerMetadata(
   return FinishNow(context, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* OipService::ModelMetadata(
-    grpc::CallbackServerContext* context,
-    const inference::ModelMetadataRequest* request,
-    inference::ModelMetadataResponse* response) {
-  absl::StatusOr<int64_t> version = ParseVersion(request->version());
-  if (!version.ok()) return FinishNow(context, version.status());
-  auto found = repository_->Get(request->name(), *version);
-  if (!found.ok()) return FinishNow(context, found.status());
-  const ServableModel& model = **found;
+absl::StatusOr<inference::ModelMetadataResponse> OipService::Metadata(
+    const std::string& name, const std::string& version) const {
+  ASSIGN_OR_RETURN(int64_t version_number, ParseVersion(version));
+  ASSIGN_OR_RETURN(std::shared_ptr<const ServableModel> found,
+                   repository_->Get(name, version_number));
+  inference::ModelMetadataResponse metadata;
+  inference::ModelMetadataResponse* response = &metadata;
+  const ServableModel& model = *found;
   response->set_name(model.name());
   response->add_versions(std::to_string(model.version()));
   response->set_platform(model.config().platform());
@@ -331,13 +340,23 @@ grpc::ServerUnaryReactor* OipService::ModelMetadata(
                     response->mutable_outputs());
       }
   }
-  return FinishNow(context, absl::OkStatus());
+  return metadata;
 }
 
-grpc::ServerUnaryReactor* OipService::ModelInfer(
-    grpc::CallbackServerContext* context, const ModelInferRequest* request,
-    ModelInferResponse* response) {
-  auto* reactor = new CancellableUnaryReactor();
+grpc::ServerUnaryReactor* OipService::ModelMetadata(
+    grpc::CallbackServerContext* context,
+    const inference::ModelMetadataRequest* request,
+    inference::ModelMetadataResponse* response) {
+  absl::StatusOr<inference::ModelMetadataResponse> metadata =
+      Metadata(request->name(), request->version());
+  if (metadata.ok()) *response = *std::move(metadata);
+  return FinishNow(context, metadata.status());
+}
+
+void OipService::Infer(const ModelInferRequest* request,
+                       ModelInferResponse* response, absl::Duration timeout,
+                       std::shared_ptr<Cancellation> cancellation,
+                       std::function<void(absl::Status)> done) const {
   InferenceRequest inference;
   inference.method = "ModelInfer";
   inference.model = request->model_name();
@@ -347,8 +366,8 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(
   } else {
     inference.malformed = version.status();
   }
-  inference.timeout = TimeLeft(*context);
-  inference.cancellation = reactor->cancellation();
+  inference.timeout = timeout;
+  inference.cancellation = std::move(cancellation);
   auto inputs = InputTensors(*request);
   if (inference.malformed.ok() && !inputs.ok()) {
     inference.malformed = inputs.status();
@@ -366,7 +385,7 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(
             return SplitByName(*std::move(inputs), model.inputs());
         }
       },
-      [reactor, request, response](InferenceOutcome outcome) {
+      [request, response, done = std::move(done)](InferenceOutcome outcome) {
         absl::Status status = outcome.status;
         if (status.ok()) {
           status = [&]() -> absl::Status {
@@ -381,8 +400,18 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(
             return absl::OkStatus();
           }();
         }
-        reactor->Finish(ToGrpcStatus(status));
+        done(std::move(status));
       });
+}
+
+grpc::ServerUnaryReactor* OipService::ModelInfer(
+    grpc::CallbackServerContext* context, const ModelInferRequest* request,
+    ModelInferResponse* response) {
+  auto* reactor = new CancellableUnaryReactor();
+  Infer(request, response, TimeLeft(*context), reactor->cancellation(),
+        [reactor](absl::Status status) {
+          reactor->Finish(ToGrpcStatus(status));
+        });
   return reactor;
 }
 

@@ -18,7 +18,14 @@
 #ifndef LINESERVE_SERVER_SERVICE_OIP_SERVICE_H_
 #define LINESERVE_SERVER_SERVICE_OIP_SERVICE_H_
 
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "inference/grpc_service.grpc.pb.h"
+#include "server/inference/cancellation.h"
 #include "server/inference/inference_pipeline.h"
 #include "server/repository/model_repository.h"
 
@@ -56,6 +63,22 @@ class OipService final
       grpc::CallbackServerContext* context,
       const inference::ModelInferRequest* request,
       inference::ModelInferResponse* response) override;
+
+  // The protocol's logic, for any transport (gRPC here, HTTP/JSON in
+  // OipHttpHandler).
+  bool ServerIsReady() const;
+  // NOT_FOUND for an unknown model or version, INVALID_ARGUMENT for a
+  // version that is not a number.
+  absl::StatusOr<bool> ModelIsReady(const std::string& name,
+                                    const std::string& version) const;
+  absl::StatusOr<inference::ModelMetadataResponse> Metadata(
+      const std::string& name, const std::string& version) const;
+  // ModelInfer: fills `response` and calls `done` exactly once (maybe on a
+  // batcher worker); `request` and `response` must stay alive until then.
+  void Infer(const inference::ModelInferRequest* request,
+             inference::ModelInferResponse* response, absl::Duration timeout,
+             std::shared_ptr<Cancellation> cancellation,
+             std::function<void(absl::Status)> done) const;
 
  private:
   const InferencePipeline* pipeline_;

@@ -2,6 +2,11 @@
 // through a stub generated from proto/inference/grpc_service.proto (the
 // specification's names and field numbers), over fake models: image,
 // tabular and tensor models through the same pipeline as the domain API.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -12,7 +17,9 @@
 #include "inference/grpc_service.grpc.pb.h"
 #include "models/config/model_config.h"
 #include "models/preprocess/image_encode.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/fake_backend.h"
+#include "tests/support/http_get.h"
 #include "tests/support/serving_stack.h"
 #include "tests/support/test_configs.h"
 
@@ -64,6 +71,7 @@ class OipTest : public ::testing::Test {
     ::lineserve::testing::ServingStackOptions options;
     options.root = root_;
     options.backends = &backends_;
+    options.http = true;
     auto stack = ::lineserve::testing::ServingStack::Start(options);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
@@ -246,6 +254,88 @@ TEST_F(OipTest, MismatchesAreInvalidArgumentNamingTheTensor) {
   status = Infer(wrong_output, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("'nothing'"));
+}
+
+// HTTP status and JSON body of one REST call.
+std::pair<int, nlohmann::json> Rest(int port, const std::string& method,
+                                    const std::string& target,
+                                    const std::string& body = "") {
+  auto reply = ::lineserve::testing::HttpCall(port, method, target, body);
+  EXPECT_TRUE(reply.ok()) << reply.status();
+  if (!reply.ok()) return {0, nullptr};
+  return {reply->status, nlohmann::json::parse(reply->body, nullptr, false)};
+}
+
+TEST_F(OipTest, RestEndpointsServeTheSameModelsAsJson) {
+  const int port = stack_->http_port();
+  auto [live_status, live] = Rest(port, "GET", "/v2/health/live");
+  EXPECT_EQ(live_status, 200);
+  EXPECT_EQ(live["live"], true);
+  EXPECT_EQ(Rest(port, "GET", "/v2/health/ready").first, 200);
+  EXPECT_EQ(Rest(port, "GET", "/v2").second["name"], "lineserve");
+  EXPECT_EQ(Rest(port, "GET", "/v2/models/sum/ready").first, 200);
+  EXPECT_EQ(Rest(port, "GET", "/v2/models/sum/versions/1/ready").first, 200);
+
+  auto [meta_status, meta] = Rest(port, "GET", "/v2/models/efficiency");
+  EXPECT_EQ(meta_status, 200);
+  EXPECT_EQ(meta["inputs"].size(), 3u);
+  EXPECT_EQ(meta["outputs"][0]["name"], "prediction");
+
+  auto [status, answer] = Rest(port, "POST", "/v2/models/sum/infer", R"({
+      "id": "r-1",
+      "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32",
+                  "data": [[1, 2, 3], [10, 20, 30]]}]})");
+  ASSERT_EQ(status, 200) << answer.dump();
+  EXPECT_EQ(answer["id"], "r-1");
+  EXPECT_EQ(answer["model_version"], "1");
+  EXPECT_EQ(answer["outputs"][0]["name"], "total");
+  EXPECT_EQ(answer["outputs"][0]["shape"], nlohmann::json({2, 1}));
+  EXPECT_EQ(answer["outputs"][0]["data"], nlohmann::json({6.0, 60.0}));
+
+  auto [features_status, features] =
+      Rest(port, "POST", "/v2/models/efficiency/versions/1/infer", R"({
+      "inputs": [{"name": "f0", "shape": [1], "datatype": "FP64", "data": [1]},
+                 {"name": "f1", "shape": [1], "datatype": "FP64", "data": [1]},
+                 {"name": "f2", "shape": [1], "datatype": "FP64", "data": [1]}]})");
+  ASSERT_EQ(features_status, 200) << features.dump();
+  EXPECT_FLOAT_EQ(features["outputs"][0]["data"][0].get<float>(), 6.5f);
+}
+
+TEST_F(OipTest, IdleAndSlowClientsDoNotStallTheListener) {
+  const int port = stack_->http_port();
+  // Eight clients that connect and send half a request line, then nothing.
+  std::vector<int> idle;
+  for (int i = 0; i < 8; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(
+        connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_GT(send(fd, "GET /v2/hea", 11, MSG_NOSIGNAL), 0);
+    idle.push_back(fd);
+  }
+  // Others are answered meanwhile (the call's own timeout is 10 s; the
+  // idle ones hold their connections, not the listener's threads).
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Rest(port, "GET", "/v2/health/live").first, 200);
+  }
+  for (int fd : idle) close(fd);
+}
+
+TEST_F(OipTest, RestErrorsAreJsonWithTheMatchingStatus) {
+  const int port = stack_->http_port();
+  auto [unknown_status, unknown] = Rest(port, "GET", "/v2/models/nope");
+  EXPECT_EQ(unknown_status, 404);
+  EXPECT_THAT(unknown["error"].get<std::string>(), HasSubstr("nope"));
+  auto [bad_status, bad] = Rest(port, "POST", "/v2/models/sum/infer",
+                                R"({"inputs": [{"name": "x", "shape": [1, 4],
+                                    "datatype": "FP32", "data": [1, 2, 3, 4]}]})");
+  EXPECT_EQ(bad_status, 400);
+  EXPECT_THAT(bad["error"].get<std::string>(), HasSubstr("tensor 'x'"));
+  EXPECT_EQ(Rest(port, "POST", "/v2/models/sum/infer", "not json").first, 400);
+  EXPECT_EQ(Rest(port, "GET", "/v3").first, 404);
 }
 
 }  // namespace

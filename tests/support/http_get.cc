@@ -65,6 +65,13 @@ std::optional<size_t> ContentLength(absl::string_view headers) {
 
 absl::StatusOr<HttpResponse> HttpGet(int port, const std::string& target,
                                      absl::Duration timeout) {
+  return HttpCall(port, "GET", target, "", timeout);
+}
+
+absl::StatusOr<HttpResponse> HttpCall(int port, const std::string& method,
+                                      const std::string& target,
+                                      const std::string& body,
+                                      absl::Duration timeout) {
   Socket socket;
   if (socket.fd() < 0) return Errno("socket");
   const timeval tv = absl::ToTimeval(timeout);
@@ -76,8 +83,10 @@ absl::StatusOr<HttpResponse> HttpGet(int port, const std::string& target,
     return Errno(absl::StrCat("connect to 127.0.0.1:", port));
   }
   // HTTP/1.0: the server closes after the body, which is not chunked.
-  const std::string request = absl::StrCat(
-      "GET ", target, " HTTP/1.0\r\nHost: 127.0.0.1:", port, "\r\n\r\n");
+  const std::string request =
+      absl::StrCat(method, " ", target, " HTTP/1.0\r\nHost: 127.0.0.1:", port,
+                   body.empty() ? "" : "\r\nContent-Type: application/json",
+                   "\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
   for (size_t sent = 0; sent < request.size();) {
     const ssize_t n = send(socket.fd(), request.data() + sent,
                            request.size() - sent, MSG_NOSIGNAL);

@@ -22,6 +22,11 @@ absl::StatusOr<HttpResponse> HttpGet(
     int port, const std::string& target,
     absl::Duration timeout = absl::Seconds(10));
 
+// `method` `target` with `body` (JSON) over loopback, as HttpGet.
+absl::StatusOr<HttpResponse> HttpCall(
+    int port, const std::string& method, const std::string& target,
+    const std::string& body, absl::Duration timeout = absl::Seconds(10));
+
 // Percent-encodes a query parameter value (RFC 3986 unreserved kept).
 std::string UrlEncode(const std::string& value);
 

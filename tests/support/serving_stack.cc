@@ -45,6 +45,18 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
     stack->poller_ = std::make_unique<RepositoryPoller>(
         stack->repository_.get(), options.poll_interval);
   }
+  if (options.http) {
+    stack->oip_http_ =
+        std::make_unique<OipHttp>(&stack->services_->oip(), nullptr);
+    HttpServerOptions http_options;
+    http_options.address = "127.0.0.1:0";
+    ASSIGN_OR_RETURN(
+        stack->http_,
+        HttpServer::Start(http_options, [http = stack->oip_http_.get()](
+                                            const HttpRequest& request) {
+          return http->Handle(request);
+        }));
+  }
   ClientOptions client_options;
   client_options.server = stack->address();
   stack->client_ = std::make_unique<LineserveClient>(client_options);
@@ -52,6 +64,7 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
 }
 
 ServingStack::~ServingStack() {
+  http_.reset();
   poller_.reset();
   health_.Detach();
   if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));

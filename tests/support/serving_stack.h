@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "client/lineserve_client.h"
 #include "server/backends/backend_registry.h"
+#include "server/http/http_server.h"
 #include "server/inference/inference_observer.h"
 #include "server/inference/inference_pipeline.h"
 #include "server/repository/model_repository.h"
@@ -24,6 +25,7 @@
 #include "server/service/domain_services.h"
 #include "server/service/health_reporter.h"
 #include "server/service/line_server.h"
+#include "server/service/oip_http.h"
 
 namespace lineserve::testing {
 
@@ -40,6 +42,9 @@ struct ServingStackOptions {
   ModelControlMode mode = ModelControlMode::kNone;
   absl::Duration poll_interval = absl::Milliseconds(100);
   std::string admin_token;
+  // Also serve the Open Inference Protocol's REST endpoints on 127.0.0.1:0
+  // (see http_port()).
+  bool http = false;
 };
 
 class ServingStack {
@@ -57,6 +62,8 @@ class ServingStack {
   LineServer& server() { return *server_; }
   LineserveClient& client() { return *client_; }
   int port() const { return server_->port(); }
+  // The HTTP listener's port; 0 unless options.http.
+  int http_port() const { return http_ ? http_->port() : 0; }
   // "127.0.0.1:<port>".
   std::string address() const;
 
@@ -70,6 +77,8 @@ class ServingStack {
   std::unique_ptr<RepositoryPoller> poller_;
   std::unique_ptr<DomainServices> services_;
   std::unique_ptr<LineServer> server_;
+  std::unique_ptr<OipHttp> oip_http_;
+  std::unique_ptr<HttpServer> http_;
   std::unique_ptr<LineserveClient> client_;
 };
 
