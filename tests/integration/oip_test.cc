@@ -335,6 +335,12 @@ TEST_F(OipTest, RestErrorsAreJsonWithTheMatchingStatus) {
   EXPECT_EQ(bad_status, 400);
   EXPECT_THAT(bad["error"].get<std::string>(), HasSubstr("tensor 'x'"));
   EXPECT_EQ(Rest(port, "POST", "/v2/models/sum/infer", "not json").first, 400);
+  // A body over the listener's limit (1 MiB here) is refused before any
+  // parsing.
+  auto [big_status, big] = Rest(port, "POST", "/v2/models/sum/infer",
+                                std::string((1 << 20) + 1, ' '));
+  EXPECT_EQ(big_status, 413);
+  EXPECT_THAT(big["error"].get<std::string>(), HasSubstr("request body above"));
   EXPECT_EQ(Rest(port, "GET", "/v3").first, 404);
 }
 

@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
         std::make_unique<OipHttp>(&stack->services_->oip(), nullptr);
     HttpServerOptions http_options;
     http_options.address = "127.0.0.1:0";
+    http_options.max_body_bytes = options.http_max_body_bytes;
     ASSIGN_OR_RETURN(
         stack->http_,
         HttpServer::Start(http_options, [http = stack->oip_http_.get()](

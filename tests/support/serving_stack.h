@@ -45,6 +45,7 @@ struct ServingStackOptions {
   // Also serve the Open Inference Protocol's REST endpoints on 127.0.0.1:0
   // (see http_port()).
   bool http = false;
+  size_t http_max_body_bytes = 1 << 20;
 };
 
 class ServingStack {
