@@ -677,6 +677,13 @@ lineserve::v1::RepositoryIndexResponse ModelRepository::Index() const {
   return index;
 }
 
+bool EveryModelReady(const std::vector<ModelStatus>& models) {
+  return !models.empty() &&
+         std::all_of(models.begin(), models.end(), [](const ModelStatus& m) {
+           return m.default_version() > 0;
+         });
+}
+
 bool ModelRepository::ModelEntry::HasReady() const {
   return std::any_of(versions.begin(), versions.end(), [](const auto& entry) {
     return entry.second.servable != nullptr;

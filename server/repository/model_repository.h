@@ -83,6 +83,11 @@ struct ModelRepositoryOptions {
   RepositoryObserver* observer = nullptr;
 };
 
+// The readiness of a server: at least one model, and every model with a
+// version ready to answer (of a List() snapshot). Health checks and the Open
+// Inference Protocol's ServerReady both answer with it.
+bool EveryModelReady(const std::vector<lineserve::v1::ModelStatus>& models);
+
 class ModelRepository {
  public:
   // INVALID_ARGUMENT when `root` is empty or there is no backend registry.

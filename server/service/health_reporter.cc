@@ -30,16 +30,11 @@ void HealthReporter::Update() {
   absl::MutexLock lock(&mu_);
   if (server_ == nullptr || repository_ == nullptr) return;
   std::set<std::string> ready;
-  bool all_ready = true;
   const std::vector<lineserve::v1::ModelStatus> models = repository_->List();
   for (const auto& model : models) {
-    if (model.default_version() > 0) {
-      ready.insert(model.name());
-    } else {
-      all_ready = false;
-    }
+    if (model.default_version() > 0) ready.insert(model.name());
   }
-  all_ready = all_ready && !models.empty();
+  const bool all_ready = EveryModelReady(models);
   for (const HostedService& hosted : services_) {
     server_->SetServingStatus(
         hosted.name, hosted.model.empty() || ready.count(hosted.model) > 0);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "models/base/status_macros.h"
 #include "server/service/grpc_status.h"
 
 namespace lineserve {
@@ -170,18 +171,24 @@ grpc::ServerUnaryReactor* ModelService::Control(
   return reactor;
 }
 
+absl::Status ModelService::Reload(const std::string& name, bool loaded_only,
+                                  lineserve::v1::ModelStatus* response) {
+  if (name.empty()) return absl::InvalidArgumentError("name: required");
+  if (loaded_only) {
+    RETURN_IF_ERROR(options_.repository->GetStatus(name).status());
+  }
+  absl::Status status = options_.repository->Reload(name);
+  auto model = options_.repository->GetStatus(name);
+  if (model.ok()) *response = *std::move(model);
+  return status;
+}
+
 grpc::ServerUnaryReactor* ModelService::LoadModel(
     grpc::CallbackServerContext* context,
     const lineserve::v1::ModelControlRequest* request,
     lineserve::v1::ModelStatus* response) {
   return Control(context, "LoadModel", false, [this, request, response] {
-    if (request->name().empty()) {
-      return absl::InvalidArgumentError("name: required");
-    }
-    absl::Status status = options_.repository->Reload(request->name());
-    auto model = options_.repository->GetStatus(request->name());
-    if (model.ok()) *response = *std::move(model);
-    return status;
+    return Reload(request->name(), /*loaded_only=*/false, response);
   });
 }
 
@@ -190,19 +197,8 @@ grpc::ServerUnaryReactor* ModelService::ReloadModel(
     const lineserve::v1::ModelControlRequest* request,
     lineserve::v1::ModelStatus* response) {
   return Control(context, "ReloadModel", true, [this, request, response] {
-    if (request->name().empty()) {
-      return absl::InvalidArgumentError("name: required");
-    }
     // Reloading is for what is loaded; LoadModel brings in a new model.
-    if (absl::Status loaded =
-            options_.repository->GetStatus(request->name()).status();
-        !loaded.ok()) {
-      return loaded;
-    }
-    absl::Status status = options_.repository->Reload(request->name());
-    auto model = options_.repository->GetStatus(request->name());
-    if (model.ok()) *response = *std::move(model);
-    return status;
+    return Reload(request->name(), /*loaded_only=*/true, response);
   });
 }
 

@@ -93,6 +93,10 @@ class ModelService final : public lineserve::v1::ModelService::CallbackService {
                                     bool allowed_in_poll,
                                     std::function<absl::Status()> action);
   void WorkerLoop();
+  // (Re)loads `name` and fills `response` with its status; `loaded_only`
+  // refuses a model that is not loaded (NOT_FOUND). Worker thread only.
+  absl::Status Reload(const std::string& name, bool loaded_only,
+                      lineserve::v1::ModelStatus* response);
 
   const ModelServiceOptions options_;
   InferenceObserver* const observer_;

@@ -215,8 +215,9 @@ HttpResponse OipHttp::Handle(const HttpRequest& request) const {
         absl::StrCat("no endpoint ", request.method, " ", request.path)));
   }
   if (parts.size() == 1 && get) {
-    return Json({{"name", "lineserve"},
-                 {"version", "0.1.0"},
+    const inference::ServerMetadataResponse info = oip_->ServerInfo();
+    return Json({{"name", info.name()},
+                 {"version", info.version()},
                  {"extensions", json::array()}});
   }
   if (parts.size() == 3 && parts[1] == "health" && get) {

@@ -20,9 +20,6 @@ using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 using lineserve::v1::TaskKind;
 
-constexpr char kServerName[] = "lineserve";
-constexpr char kServerVersion[] = "0.1.0";
-
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                     const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -249,11 +246,16 @@ grpc::ServerUnaryReactor* OipService::ServerLive(
   return FinishNow(context, absl::OkStatus());
 }
 
+inference::ServerMetadataResponse OipService::ServerInfo() const {
+  inference::ServerMetadataResponse info;
+  info.set_name("lineserve");
+  // The project version, from CMake.
+  info.set_version(LINESERVE_VERSION);
+  return info;
+}
+
 bool OipService::ServerIsReady() const {
-  const auto models = repository_->List();
-  bool ready = !models.empty();
-  for (const auto& model : models) ready = ready && model.default_version() > 0;
-  return ready;
+  return EveryModelReady(repository_->List());
 }
 
 absl::StatusOr<bool> OipService::ModelIsReady(
@@ -287,8 +289,7 @@ grpc::ServerUnaryReactor* OipService::ServerMetadata(
     grpc::CallbackServerContext* context,
     const inference::ServerMetadataRequest*,
     inference::ServerMetadataResponse* response) {
-  response->set_name(kServerName);
-  response->set_version(kServerVersion);
+  *response = ServerInfo();
   return FinishNow(context, absl::OkStatus());
 }
 

@@ -66,6 +66,8 @@ class OipService final
 
   // The protocol's logic, for any transport (gRPC here, HTTP/JSON in
   // OipHttpHandler).
+  // Name and version (the project's, from CMake).
+  inference::ServerMetadataResponse ServerInfo() const;
   bool ServerIsReady() const;
   // NOT_FOUND for an unknown model or version, INVALID_ARGUMENT for a
   // version that is not a number.

@@ -47,19 +47,20 @@ void FakeClock::Advance(absl::Duration d) {
 bool FakeClock::WaitForTimedWaiters(int n, absl::Duration timeout) const {
   const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mu_);
-  const auto count = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return std::count_if(waiters_.begin(), waiters_.end(), [](const auto& w) {
-      return w->deadline != absl::InfiniteFuture();
-    });
-  };
-  while (count() < n) {
-    if (waiters_cv_.WaitWithDeadline(&mu_, deadline)) return count() >= n;
+  while (TimedWaitersLocked() < n) {
+    if (waiters_cv_.WaitWithDeadline(&mu_, deadline)) {
+      return TimedWaitersLocked() >= n;
+    }
   }
   return true;
 }
 
 int FakeClock::timed_waiters() const {
   absl::MutexLock lock(&mu_);
+  return TimedWaitersLocked();
+}
+
+int FakeClock::TimedWaitersLocked() const {
   return static_cast<int>(
       std::count_if(waiters_.begin(), waiters_.end(), [](const auto& waiter) {
         return waiter->deadline != absl::InfiniteFuture();

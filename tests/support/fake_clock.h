@@ -42,6 +42,8 @@ class FakeClock : public Clock {
   bool WaitForTimedWaiters(int n, absl::Duration timeout) const;
 
  private:
+  int TimedWaitersLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   struct Waiter {
     absl::CondVar* cv;
     absl::Mutex* mu;
