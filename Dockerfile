@@ -101,8 +101,9 @@ WORKDIR /var/lib/lineserve
 # Models (and the trainer's data) live here: mount a volume or a host folder.
 VOLUME ["/var/lib/lineserve"]
 # 8500 gRPC (lineserve.v1, Open Inference Protocol v2, grpc.health.v1,
-# reflection), 8502 GET /metrics.
-EXPOSE 8500 8502
+# reflection), 8501 HTTP (Open Inference Protocol REST, /metrics), 8502 GET
+# /metrics.
+EXPOSE 8500 8501 8502
 # grpc.health.v1 Check of the overall status over loopback: SERVING only
 # while every model has a ready version (readiness), so the container turns
 # unhealthy when a model cannot serve, and during the SIGTERM drain. Model
@@ -111,4 +112,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["lineserve-cli", "health", "--server", "127.0.0.1:8500", "--timeout", "4"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["lineserve-server", "--model-repository", "/var/lib/lineserve/model_repository", \
-     "--grpc-address", "0.0.0.0:8500"]
+     "--grpc-address", "0.0.0.0:8500", "--http-address", "0.0.0.0:8501"]

@@ -21,7 +21,7 @@
 #      Grafana is not started: its image comes only from a registry.
 #   7. stops what it started: containers, volumes, dockerd (by pid), mounts.
 #
-# Needs root (dockerd) and the ports 8500, 8502 and 9090 free on loopback.
+# Needs root (dockerd) and the ports 8500, 8501, 8502 and 9090 free on loopback.
 # Every wait is bounded; LINESERVE_BUILD_TIMEOUT (s) bounds the image build.
 # LINESERVE_DOCKER_ROOT (default /var/tmp/lineserve-docker) keeps the engine's
 # images and build cache between runs; delete it for a cold run.
@@ -35,6 +35,7 @@ PROM_IMAGE=lineserve-prometheus:local
 PROJECT=lineserve-test
 GRPC=127.0.0.1:8500
 METRICS=127.0.0.1:8502
+HTTP=127.0.0.1:8501
 PROM=127.0.0.1:9090
 # Tiny models: the point is the plumbing, not accuracy (seconds to train).
 DATAGEN_ARGS="--ok-count 12 --defect-count 4 --min-side 64 --max-side 96 --rows 200"
@@ -72,7 +73,7 @@ wait_for() {
 }
 
 [[ $(id -u) -eq 0 ]] || die "run as root (it starts dockerd)"
-for port in 8500 8502 9090; do
+for port in 8500 8501 8502 9090; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "127.0.0.1:$port is in use; stop what listens there"
   fi
@@ -182,7 +183,7 @@ container=lineserve-test-$$
 $DOCKER run -d --name "$container" --network host --read-only --tmpfs /tmp \
   -v "$RUN/models:/var/lib/lineserve:ro" "$IMAGE" \
   lineserve-server --model-repository /var/lib/lineserve/model_repository \
-  --grpc-address "$GRPC" --metrics-address "$METRICS" >/dev/null
+  --grpc-address "$GRPC" --http-address "$HTTP" --metrics-address "$METRICS" >/dev/null
 cli() {  # cli COMMAND [ARGS]: the image's lineserve-cli against the container
   local command=$1; shift
   $DOCKER exec "$container" lineserve-cli "$command" --server "$GRPC" "$@"
@@ -194,6 +195,12 @@ cli models
 cli inspect --line line-1 --station cam-1 "/var/lib/lineserve/$image_file"
 cli predict --csv /var/lib/lineserve/rows.csv
 lap "container start + health + calls"
+
+step "Open Inference Protocol over HTTP on $HTTP"
+curl -sf --max-time 10 "http://$HTTP/v2/health/ready" | grep -q '"ready":true' ||
+  die "REST readiness"
+curl -sf --max-time 10 "http://$HTTP/v2/models/efficiency_prediction" |
+  grep -q '"name":"efficiency"' || die "REST model metadata"
 
 step "scrape http://$METRICS/metrics"
 curl -sf --max-time 10 "http://$METRICS/metrics" > "$RUN/metrics.txt" || die "scrape"

@@ -65,7 +65,8 @@ ABSL_FLAG(double, shutdown_grace_seconds, 10.0,
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:8502",
           "host:port to serve Prometheus metrics on (GET /metrics); port 0 "
           "picks a free port (logged, and written to --metrics_port_file); "
-          "empty disables metrics");
+          "empty: no metrics port of their own (GET /metrics is still served "
+          "on --http-address when that is set)");
 ABSL_FLAG(std::string, metrics_port_file, "",
           "write the port metrics are actually served on to this file");
 ABSL_FLAG(std::vector<std::string>, metric_lines, {},
@@ -85,6 +86,10 @@ ABSL_FLAG(std::string, http_address, "",
           "empty (the default) serves no HTTP");
 ABSL_FLAG(std::string, http_port_file, "",
           "write the port HTTP is actually served on to this file");
+ABSL_FLAG(int64_t, http_max_body_bytes, 16 << 20,
+          "larger HTTP request bodies are refused with 413");
+ABSL_FLAG(int, http_max_connections, 256,
+          "open HTTP connections at most; more are refused at accept");
 ABSL_FLAG(std::string, model_control_mode, "none",
           "none: serve what the repository holds at start; poll: rescan the "
           "repository every --repository-poll-seconds (new versions load "
@@ -122,10 +127,13 @@ void WritePortFile(const std::string& path, int port) {
   std::rename(tmp.c_str(), path.c_str());
 }
 
-// Metrics per the flags; null when --metrics-address is empty.
+// Metrics per the flags: on their own port (--metrics-address) and/or at
+// /metrics of the HTTP listener (--http-address); null when neither is set.
 absl::StatusOr<std::unique_ptr<ServerMetrics>> StartMetrics() {
   const std::string address = absl::GetFlag(FLAGS_metrics_address);
-  if (address.empty()) return nullptr;
+  if (address.empty() && absl::GetFlag(FLAGS_http_address).empty()) {
+    return nullptr;
+  }
   ServerMetricsOptions options;
   options.address = address;
   options.allowed_lines = absl::GetFlag(FLAGS_metric_lines);
@@ -140,6 +148,7 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> StartMetrics() {
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ServerMetrics> metrics,
                    ServerMetrics::Create(std::move(options)));
+  if (address.empty()) return metrics;
   const std::string host = address.substr(0, address.rfind(':'));
   Log(absl::StrCat("serving metrics on http://", host, ":", metrics->port(),
                    "/metrics"));
@@ -328,6 +337,9 @@ absl::Status Serve(const sigset_t& signals) {
                              : [m = metrics.get()] { return m->Render(); });
     HttpServerOptions http_options;
     http_options.address = http_address;
+    http_options.max_body_bytes = static_cast<size_t>(
+        std::max<int64_t>(0, absl::GetFlag(FLAGS_http_max_body_bytes)));
+    http_options.max_connections = absl::GetFlag(FLAGS_http_max_connections);
     ASSIGN_OR_RETURN(
         http, HttpServer::Start(http_options, [h = oip_http.get()](
                                                   const HttpRequest& request) {

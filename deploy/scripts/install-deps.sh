@@ -32,6 +32,9 @@ if [[ $PROFILE == all ]]; then
     # deployment checks (tests/deploy): promtool, compose schema, k8s schema,
     # and curl to scrape /metrics
     prometheus docker-compose nodejs curl python3
+    # the Python client package (client/python) and its tests: Debian's grpcio,
+    # grpc-tools (protoc for Python) and pip to install the package
+    python3-grpcio python3-grpc-tools python3-protobuf python3-pip python3-venv
   )
   # NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
   if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi

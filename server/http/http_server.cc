@@ -1,16 +1,29 @@
 #include "server/http/http_server.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace lineserve {
+
+const std::string& HttpRequest::Header(const std::string& name) const {
+  static const std::string* const kEmpty = new std::string();
+  const auto found = headers.find(name);
+  return found == headers.end() ? *kEmpty : found->second;
+}
 
 // One request being received.
 struct HttpServer::Connection {
@@ -33,6 +46,15 @@ MHD_Result Queue(MHD_Connection* connection, const HttpResponse& response) {
   return queued;
 }
 
+MHD_Result AddHeader(void* cls, MHD_ValueKind /*kind*/, const char* key,
+                     const char* value) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
+  if (key != nullptr) {
+    (*headers)[absl::AsciiStrToLower(key)] = value == nullptr ? "" : value;
+  }
+  return MHD_YES;
+}
+
 MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
                      const char* method, const char* /*version*/,
                      const char* upload_data, size_t* upload_data_size,
@@ -42,6 +64,8 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
     auto* fresh = new HttpServer::Connection();
     fresh->request.method = method;
     fresh->request.path = url;
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, &AddHeader,
+                              &fresh->request.headers);
     *state = fresh;
     return MHD_YES;  // the body, if any, comes in the next calls
   }
@@ -71,37 +95,98 @@ void OnCompleted(void* /*cls*/, MHD_Connection* /*connection*/, void** state,
   *state = nullptr;
 }
 
+absl::Status Errno(absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+// "host:port", "[ipv6]:port" or ":port" (every interface) -> host, port.
+absl::Status SplitAddress(const std::string& address, std::string* host,
+                          std::string* port) {
+  const size_t colon = address.rfind(':');
+  int number = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &number) || number < 0 ||
+      number > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP address \"", address, "\" is not host:port"));
+  }
+  absl::string_view host_part = absl::string_view(address).substr(0, colon);
+  if (absl::ConsumePrefix(&host_part, "[") &&
+      !absl::ConsumeSuffix(&host_part, "]")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP address \"", address, "\" lacks a ']'"));
+  }
+  *host = std::string(host_part);
+  *port = std::to_string(number);
+  return absl::OkStatus();
+}
+
+// A bound, listening socket for `address` (IPv4, IPv6 or a name), or why
+// not: INVALID_ARGUMENT when it does not parse or resolve, UNAVAILABLE when
+// it cannot be bound.
+absl::StatusOr<int> Listen(const std::string& address) {
+  std::string host;
+  std::string port;
+  if (absl::Status status = SplitAddress(address, &host, &port); !status.ok()) {
+    return status;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int error = getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                              port.c_str(), &hints, &found);
+      error != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP address \"", address, "\": ", gai_strerror(error)));
+  }
+  absl::Status last = absl::UnavailableError("no address to bind");
+  int fd = -1;
+  for (addrinfo* ai = found; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                ai->ai_protocol);
+    if (fd < 0) {
+      last = Errno("socket");
+      continue;
+    }
+    // A restarted server rebinds at once despite connections in TIME_WAIT.
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+      last = Errno(absl::StrCat("cannot listen on ", address));
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) return last;
+  return fd;
+}
+
+int BoundPort(int fd) {
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    return 0;
+  }
+  if (bound.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  }
+  return ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpServerOptions& options, HttpHandler handler) {
-  const size_t colon = options.address.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(options.address.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "HTTP address \"", options.address, "\" is not host:port"));
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  std::string host = options.address.substr(0, colon);
-  if (host.empty() || host == "0.0.0.0") {
-    address.sin_addr.s_addr = htonl(INADDR_ANY);
-  } else if (host == "localhost" ||
-             inet_pton(AF_INET, host.c_str(), &address.sin_addr) == 1) {
-    if (host == "localhost") address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HTTP address \"", options.address,
-                     "\": host must be an IPv4 address"));
-  }
+  absl::StatusOr<int> listen_fd = Listen(options.address);
+  if (!listen_fd.ok()) return listen_fd.status();
   std::unique_ptr<HttpServer> server(
       new HttpServer(options, std::move(handler)));
   server->daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, nullptr, nullptr,
-      &OnRequest, server.get(), MHD_OPTION_SOCK_ADDR, &address,
+      &OnRequest, server.get(), MHD_OPTION_LISTEN_SOCKET, *listen_fd,
       MHD_OPTION_THREAD_POOL_SIZE,
       static_cast<unsigned int>(std::max(1, options.threads)),
       MHD_OPTION_CONNECTION_LIMIT,
@@ -113,12 +198,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
       MHD_OPTION_THREAD_STACK_SIZE, options.thread_stack_bytes,
       MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr, MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
+    close(*listen_fd);
     return absl::UnavailableError(
         absl::StrCat("cannot serve HTTP on ", options.address));
   }
-  const MHD_DaemonInfo* info =
-      MHD_get_daemon_info(server->daemon_, MHD_DAEMON_INFO_BIND_PORT);
-  server->port_ = info != nullptr ? info->port : port;
+  // The daemon owns the socket from here (MHD_stop_daemon closes it).
+  server->port_ = BoundPort(*listen_fd);
   return server;
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,11 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // without the query string
   std::string body;
+  // Request headers, names in lower case.
+  std::map<std::string, std::string> headers;
+
+  // The header's value, or "" (name in lower case).
+  const std::string& Header(const std::string& name) const;
 };
 
 struct HttpResponse {
@@ -40,7 +46,8 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
 
 struct HttpServerOptions {
-  // host:port; port 0 picks a free port (see HttpServer::port()).
+  // "host:port", "[ipv6]:port" or ":port" (every interface); the host may
+  // be a name. Port 0 picks a free port (see HttpServer::port()).
   std::string address = "0.0.0.0:8000";
   // Polling threads; each serves its share of the connections.
   int threads = 4;

@@ -1,37 +1,32 @@
-// The HTTP endpoint Prometheus scrapes: GET /metrics answers with what a
-// callback renders, everything else with 404 (405 for other methods).
+// The HTTP endpoint Prometheus scrapes (--metrics-address): GET /metrics
+// answers with what a callback renders; other paths get 404, other methods
+// 405.
 //
-// Why not prometheus::Exposer: it runs civetweb, whose Debian build (1.15)
-// starts every thread with a fixed 100 KiB stack, and glibc refuses to start
-// a thread whose stack cannot hold the process's static TLS. LibTorch with
-// OpenBLAS and glog brings more than that, so inside lineserve-server the
-// Exposer never starts ("null context when constructing CivetServer").
-// This server uses one std::thread with the default stack.
-//
-// One connection at a time, Connection: close, 5 s I/O timeout per
-// connection: scrapes come every few seconds and take milliseconds, and a
-// stalled client only delays the next scrape. Rendering runs on the
-// server's thread.
+// It is the same multi-threaded libmicrohttpd listener as the Open
+// Inference Protocol's (server/http), restricted to /metrics: an idle or
+// slow client holds one connection slot, never the scrape. (Not
+// prometheus::Exposer: its civetweb starts threads with a fixed 100 KiB
+// stack, which cannot hold the static TLS of a process with LibTorch, so it
+// never starts inside lineserve-server.)
 //
 // Thread-safety: port() from any thread; the destructor stops accepting,
-// finishes the connection in progress and joins the thread.
+// closes the connections and joins the threads.
 #ifndef LINESERVE_SERVER_METRICS_METRICS_HTTP_SERVER_H_
 #define LINESERVE_SERVER_METRICS_METRICS_HTTP_SERVER_H_
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "server/http/http_server.h"
 
 namespace lineserve {
 
 class MetricsHttpServer {
  public:
   // Renders the body of GET /metrics (Prometheus text format 0.0.4). Called
-  // on the server's thread; must be thread-safe with respect to the rest of
-  // the program.
+  // on the listener's threads, possibly at once: must be thread-safe.
   using Render = std::function<std::string()>;
 
   // Listens on `address`: "host:port", "[ipv6]:port" or ":port" (every
@@ -40,28 +35,14 @@ class MetricsHttpServer {
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
       const std::string& address, Render render);
 
-  ~MetricsHttpServer();
-
-  MetricsHttpServer(const MetricsHttpServer&) = delete;
-  MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
-
   // The port listened on (the one picked, for port 0).
-  int port() const { return port_; }
+  int port() const { return http_->port(); }
 
  private:
-  MetricsHttpServer(int listen_fd, int wake_read_fd, int wake_write_fd,
-                    int port, Render render);
+  explicit MetricsHttpServer(std::unique_ptr<HttpServer> http)
+      : http_(std::move(http)) {}
 
-  void Serve();
-  void Answer(int connection) const;
-
-  const int listen_fd_;
-  // A pipe: the destructor writes to wake the accept loop's poll.
-  const int wake_read_fd_;
-  const int wake_write_fd_;
-  const int port_;
-  const Render render_;
-  std::thread thread_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace lineserve

@@ -1,12 +1,16 @@
 #include "server/service/oip_http.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
+#include "models/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace lineserve {
@@ -65,15 +69,51 @@ void Flatten(const json& data, std::vector<const json*>& out) {
 }
 
 // One JSON input tensor into the request's typed contents.
-absl::Status AddInput(const json& tensor,
-                      inference::ModelInferRequest& request) {
+// The binary tensor data extension: how many bytes of the body's binary part
+// the tensor takes (parameters.binary_data_size), or nullopt.
+absl::StatusOr<std::optional<size_t>> BinaryDataSize(const json& tensor) {
+  if (!tensor.contains("parameters")) return std::nullopt;
+  const json& parameters = tensor["parameters"];
+  if (!parameters.is_object() || !parameters.contains("binary_data_size")) {
+    return std::nullopt;
+  }
+  const json& size = parameters["binary_data_size"];
+  if (!size.is_number_unsigned()) {
+    return absl::InvalidArgumentError(
+        "parameters.binary_data_size: must be a non-negative integer");
+  }
+  return size.get<size_t>();
+}
+
+// One JSON input tensor into the request: typed contents from "data", or
+// raw contents cut from `binary` at `*offset` (binary tensor data).
+absl::Status AddInput(const json& tensor, absl::string_view binary,
+                      size_t* offset, inference::ModelInferRequest& request) {
   if (!tensor.is_object() || !tensor.contains("name") ||
       !tensor["name"].is_string() || !tensor.contains("datatype") ||
       !tensor["datatype"].is_string() || !tensor.contains("shape") ||
-      !tensor["shape"].is_array() || !tensor.contains("data")) {
+      !tensor["shape"].is_array()) {
     return absl::InvalidArgumentError(
         "inputs: each needs \"name\", \"shape\", \"datatype\" and "
-        "\"data\"");
+        "\"data\" (or parameters.binary_data_size)");
+  }
+  const std::string name = tensor["name"].get<std::string>();
+  ASSIGN_OR_RETURN(std::optional<size_t> binary_size, BinaryDataSize(tensor));
+  const bool raw = request.raw_input_contents_size() > 0;
+  if (request.inputs_size() > 0 && raw != binary_size.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input '", name,
+        "': every input must come the same way, all as JSON \"data\" or all "
+        "as binary data"));
+  }
+  if (!binary_size && !tensor.contains("data")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input '", name, "': needs \"data\" or parameters.binary_data_size"));
+  }
+  if (binary_size && *binary_size > binary.size() - *offset) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", name, "': binary_data_size ", *binary_size,
+                     " runs past the end of the body"));
   }
   auto* input = request.add_inputs();
   input->set_name(tensor["name"].get<std::string>());
@@ -85,6 +125,12 @@ absl::Status AddInput(const json& tensor,
           "input '", input->name(), "': shape holds a non-integer"));
     }
     input->add_shape(dim.get<int64_t>());
+  }
+  if (binary_size) {
+    request.add_raw_input_contents(
+        std::string(binary.substr(*offset, *binary_size)));
+    *offset += *binary_size;
+    return absl::OkStatus();
   }
   std::vector<const json*> values;
   Flatten(tensor["data"], values);
@@ -125,9 +171,21 @@ absl::Status AddInput(const json& tensor,
 }
 
 absl::StatusOr<inference::ModelInferRequest> ParseInferRequest(
-    const std::string& body, const std::string& model,
-    const std::string& version) {
-  const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const std::string& body, const std::string& header_length,
+    const std::string& model, const std::string& version) {
+  // With the binary extension the JSON is the body's first bytes.
+  size_t json_length = body.size();
+  if (!header_length.empty() &&
+      (!absl::SimpleAtoi(header_length, &json_length) ||
+       json_length > body.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Inference-Header-Content-Length: \"", header_length,
+        "\" is not a length within the body's ", body.size(), " bytes"));
+  }
+  const absl::string_view binary = absl::string_view(body).substr(json_length);
+  const json parsed =
+      json::parse(body.begin(), body.begin() + json_length, nullptr,
+                  /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.is_object()) {
     return absl::InvalidArgumentError("the body is not a JSON object");
   }
@@ -140,10 +198,14 @@ absl::StatusOr<inference::ModelInferRequest> ParseInferRequest(
   if (!parsed.contains("inputs") || !parsed["inputs"].is_array()) {
     return absl::InvalidArgumentError("inputs: required, an array");
   }
+  size_t offset = 0;
   for (const json& tensor : parsed["inputs"]) {
-    if (absl::Status added = AddInput(tensor, request); !added.ok()) {
-      return added;
-    }
+    RETURN_IF_ERROR(AddInput(tensor, binary, &offset, request));
+  }
+  if (offset != binary.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the body holds ", binary.size() - offset,
+                     " bytes of binary data that no input claims"));
   }
   if (parsed.contains("outputs") && parsed["outputs"].is_array()) {
     for (const json& output : parsed["outputs"]) {
@@ -255,7 +317,7 @@ HttpResponse OipHttp::Handle(const HttpRequest& request) const {
         return Json({{"name", model}, {"ready", *ready}}, *ready ? 200 : 503);
       }
       if (action == "infer" && request.method == "POST") {
-        return Infer(model, version, request.body);
+        return Infer(model, version, request);
       }
     }
   }
@@ -265,9 +327,10 @@ HttpResponse OipHttp::Handle(const HttpRequest& request) const {
 
 HttpResponse OipHttp::Infer(const std::string& model,
                             const std::string& version,
-                            const std::string& body) const {
-  absl::StatusOr<inference::ModelInferRequest> parsed =
-      ParseInferRequest(body, model, version);
+                            const HttpRequest& http) const {
+  absl::StatusOr<inference::ModelInferRequest> parsed = ParseInferRequest(
+      http.body, http.Header("inference-header-content-length"), model,
+      version);
   if (!parsed.ok()) return Error(parsed.status());
   // Shared with the completion: it runs on a batcher worker and must find
   // everything alive even if this thread has stopped waiting.
@@ -279,11 +342,13 @@ HttpResponse OipHttp::Infer(const std::string& model,
   };
   auto call = std::make_shared<Call>();
   call->request = *std::move(parsed);
-  oip_->Infer(&call->request, &call->response, timeout_, nullptr,
-              [call](absl::Status status) {
-                call->status = std::move(status);
-                call->done.Notify();
-              });
+  oip_->Infer(
+      &call->request, &call->response, timeout_, nullptr,
+      [call](absl::Status status) {
+        call->status = std::move(status);
+        call->done.Notify();
+      },
+      OipService::OutputForm::kTyped);
   // The pipeline answers by the timeout (DEADLINE_EXCEEDED at worst).
   if (!call->done.WaitForNotificationWithTimeout(timeout_ + absl::Seconds(5))) {
     return Error(absl::DeadlineExceededError("no answer in time"));

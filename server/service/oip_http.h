@@ -4,7 +4,13 @@
 //   GET  /v2/health/live | /v2/health/ready   200, or 503 when not
 //   GET  /v2/models/M[/versions/V]            model metadata
 //   GET  /v2/models/M[/versions/V]/ready      200, or 503 when not ready
-//   POST /v2/models/M[/versions/V]/infer      the JSON tensor format
+//   POST /v2/models/M[/versions/V]/infer      the JSON tensor format, or
+//        the binary tensor data extension: an Inference-Header-Content-Length
+//        header gives the JSON part's length, and inputs whose
+//        "parameters" hold "binary_data_size" take that many bytes from
+//        the rest of the body, in order (raw: little-endian, BYTES
+//        elements behind 4-byte lengths), as tritonclient.http and
+//        perf_analyzer send images. Answers are JSON.
 //   GET  /metrics                             Prometheus text (when given)
 // Errors are {"error": "..."} with the HTTP status of the gRPC code (400
 // INVALID_ARGUMENT, 404 NOT_FOUND, 429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE,
@@ -33,7 +39,7 @@ class OipHttp {
 
  private:
   HttpResponse Infer(const std::string& model, const std::string& version,
-                     const std::string& body) const;
+                     const HttpRequest& request) const;
 
   const OipService* oip_;
   const std::function<std::string()> metrics_;

@@ -196,11 +196,26 @@ std::vector<Tensor> ClassificationOutputs(const InferenceOutcome& o) {
           std::move(defect_probability)};
 }
 
-absl::StatusOr<std::vector<Tensor>> OutputsOf(const InferenceOutcome& o) {
-  if (o.model->task() == lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION) {
-    return ClassificationOutputs(o);
+// A tabular regression model's one output, named for what it holds, as the
+// domain API's Prediction.efficiency.
+std::vector<Tensor> RegressionOutputs(const InferenceOutcome& o) {
+  const int64_t n = static_cast<int64_t>(o.results.size());
+  Tensor efficiency = Tensor::Zeros("efficiency", DataType::kFp32, {n});
+  for (int64_t i = 0; i < n; ++i) {
+    efficiency.mutable_values<float>()[i] = RegressionValue(o.results[i]);
   }
-  return StackOutputs(o);
+  return {std::move(efficiency)};
+}
+
+absl::StatusOr<std::vector<Tensor>> OutputsOf(const InferenceOutcome& o) {
+  switch (o.model->task()) {
+    case lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION:
+      return ClassificationOutputs(o);
+    case lineserve::v1::TASK_KIND_TABULAR_REGRESSION:
+      return RegressionOutputs(o);
+    default:
+      return StackOutputs(o);
+  }
 }
 
 // Keeps the requested outputs, in the order asked; all when none is.
@@ -326,10 +341,8 @@ absl::StatusOr<inference::ModelMetadataResponse> OipService::Metadata(
                         : DataType::kFp32,
                     {-1}, response->mutable_inputs());
       }
-      for (const TensorSpec& spec : model.outputs()) {
-        AddMetadata(spec.name, spec.dtype, Batched(spec.dims),
-                    response->mutable_outputs());
-      }
+      AddMetadata("efficiency", DataType::kFp32, {-1},
+                  response->mutable_outputs());
       break;
     default:
       for (const TensorSpec& spec : model.inputs()) {
@@ -357,7 +370,8 @@ grpc::ServerUnaryReactor* OipService::ModelMetadata(
 void OipService::Infer(const ModelInferRequest* request,
                        ModelInferResponse* response, absl::Duration timeout,
                        std::shared_ptr<Cancellation> cancellation,
-                       std::function<void(absl::Status)> done) const {
+                       std::function<void(absl::Status)> done,
+                       OutputForm form) const {
   InferenceRequest inference;
   inference.method = "ModelInfer";
   inference.model = request->model_name();
@@ -386,7 +400,8 @@ void OipService::Infer(const ModelInferRequest* request,
             return SplitByName(*std::move(inputs), model.inputs());
         }
       },
-      [request, response, done = std::move(done)](InferenceOutcome outcome) {
+      [request, response, form,
+       done = std::move(done)](InferenceOutcome outcome) {
         absl::Status status = outcome.status;
         if (status.ok()) {
           status = [&]() -> absl::Status {
@@ -396,7 +411,8 @@ void OipService::Infer(const ModelInferRequest* request,
             response->set_model_version(
                 std::to_string(outcome.model->version()));
             response->set_id(request->id());
-            const bool raw = request->raw_input_contents_size() > 0;
+            const bool raw = form == OutputForm::kLikeInputs &&
+                             request->raw_input_contents_size() > 0;
             for (const Tensor& t : outputs) AddOutputTensor(t, raw, response);
             return absl::OkStatus();
           }();

@@ -75,12 +75,16 @@ class OipService final
                                     const std::string& version) const;
   absl::StatusOr<inference::ModelMetadataResponse> Metadata(
       const std::string& name, const std::string& version) const;
+  // How outputs travel: raw when the inputs were raw (gRPC's rule), or
+  // always typed (REST renders typed contents as JSON).
+  enum class OutputForm { kLikeInputs, kTyped };
   // ModelInfer: fills `response` and calls `done` exactly once (maybe on a
   // batcher worker); `request` and `response` must stay alive until then.
   void Infer(const inference::ModelInferRequest* request,
              inference::ModelInferResponse* response, absl::Duration timeout,
              std::shared_ptr<Cancellation> cancellation,
-             std::function<void(absl::Status)> done) const;
+             std::function<void(absl::Status)> done,
+             OutputForm form = OutputForm::kLikeInputs) const;
 
  private:
   const InferencePipeline* pipeline_;

@@ -179,8 +179,9 @@ TEST_F(OipTest, FeaturesAsRawNamedTensorsAnswerRaw) {
   grpc::Status status = Infer(request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(response.outputs_size(), 1);
-  EXPECT_EQ(response.outputs(0).name(), "prediction");
-  EXPECT_THAT(response.outputs(0).shape(), ElementsAre(2, 1));
+  EXPECT_EQ(response.outputs(0).name(), "efficiency");
+  EXPECT_EQ(response.outputs(0).datatype(), "FP32");
+  EXPECT_THAT(response.outputs(0).shape(), ElementsAre(2));
   ASSERT_EQ(response.raw_output_contents_size(), 1);
   const std::string& raw = response.raw_output_contents(0);
   ASSERT_EQ(raw.size(), 8u);
@@ -279,7 +280,9 @@ TEST_F(OipTest, RestEndpointsServeTheSameModelsAsJson) {
   auto [meta_status, meta] = Rest(port, "GET", "/v2/models/efficiency");
   EXPECT_EQ(meta_status, 200);
   EXPECT_EQ(meta["inputs"].size(), 3u);
-  EXPECT_EQ(meta["outputs"][0]["name"], "prediction");
+  ASSERT_EQ(meta["outputs"].size(), 1u);
+  EXPECT_EQ(meta["outputs"][0]["name"], "efficiency");
+  EXPECT_EQ(meta["outputs"][0]["shape"], nlohmann::json({-1}));
 
   auto [status, answer] = Rest(port, "POST", "/v2/models/sum/infer", R"({
       "id": "r-1",

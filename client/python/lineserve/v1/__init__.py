@@ -1,0 +1,1 @@
+"""Stubs generated from proto/lineserve/v1 when the package is built."""
