@@ -17,6 +17,7 @@ class DynamicBatcher::Core {
       : model_name_(options.model_name),
         clock_(options.clock != nullptr ? options.clock : Clock::Real()),
         observer_(options.observer),
+        wait_when_idle_(options.wait_when_idle),
         backend_(std::move(backend)),
         queue_(options.queue) {}
 
@@ -38,8 +39,8 @@ class DynamicBatcher::Core {
   };
 
   // Blocks until there is something to answer or compute; nullopt once shut
-  // down and drained.
-  std::optional<Work> WaitForWork();
+  // down and drained. `finished_batch`: the caller has just computed one.
+  std::optional<Work> WaitForWork(bool finished_batch);
   void WaitLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProcessWork(Work work);
   // Runs `batch` as one backend call per distinct input shape.
@@ -58,12 +59,15 @@ class DynamicBatcher::Core {
   const std::string model_name_;
   Clock* const clock_;
   BatcherObserver* const observer_;  // may be null
+  const bool wait_when_idle_;
   const std::shared_ptr<Backend> backend_;
 
   mutable absl::Mutex mu_;
   absl::CondVar work_cv_;  // signalled on Submit, Wake and shutdown
   BatchQueue queue_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // Workers computing a batch now.
+  int computing_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 thread_local const DynamicBatcher::Core* DynamicBatcher::Core::current_core_ =
@@ -203,16 +207,25 @@ int DynamicBatcher::Core::queue_depth() const {
 void DynamicBatcher::Core::WorkerLoop(int index) {
   current_core_ = this;
   NameThisThread(index, model_name_);
-  while (std::optional<Work> work = WaitForWork()) {
+  bool finished_batch = false;
+  while (std::optional<Work> work = WaitForWork(finished_batch)) {
+    finished_batch = !work->polled.batch.empty();
     ProcessWork(std::move(*work));
   }
 }
 
-std::optional<DynamicBatcher::Core::Work> DynamicBatcher::Core::WaitForWork() {
+std::optional<DynamicBatcher::Core::Work> DynamicBatcher::Core::WaitForWork(
+    bool finished_batch) {
   absl::MutexLock lock(&mu_);
+  if (finished_batch) --computing_;
   while (true) {
     const absl::Time now = clock_->Now();
-    BatchQueue::PollResult polled = queue_.Poll(now, shutting_down_);
+    // A partial batch goes now when draining, and when nothing computes:
+    // waiting for company only pays while a batch is running.
+    const bool release_partial =
+        shutting_down_ || (!wait_when_idle_ && computing_ == 0);
+    BatchQueue::PollResult polled = queue_.Poll(now, release_partial);
+    if (!polled.batch.empty()) ++computing_;
     if (!polled.empty()) {
       if (observer_ != nullptr) {
         observer_->OnQueueDepth(static_cast<int>(queue_.size()));

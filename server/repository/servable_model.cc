@@ -133,6 +133,7 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
   batcher_options.num_workers = std::max(1, config.instance_count());
   batcher_options.clock = clock;
   batcher_options.model_name = config.name();
+  batcher_options.wait_when_idle = config.dynamic_batching().wait_when_idle();
   batcher_options.observer = servable->observer_.get();
   auto batcher = DynamicBatcher::Create(batcher_options, std::move(backend));
   if (!batcher.ok()) return AnnotateStatus(batcher.status(), context);

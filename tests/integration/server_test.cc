@@ -61,9 +61,10 @@ class ServerTest : public ::testing::Test {
     fs::copy(trained, *root_, fs::copy_options::recursive);
     const fs::path repo = *root_ / "repo";
 
-    // Batches close only when full (8) or after a long delay: a burst of
-    // eight concurrent calls must share one execution.
+    // Batches close only when full (8) or after a long delay, even on an
+    // idle model: a burst of eight concurrent calls must share one execution.
     CopyModel(repo, "quality_inspection", "inspection_burst", [](auto& c) {
+      c.mutable_dynamic_batching()->set_wait_when_idle(true);
       c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(5'000'000);
     });
     // Two requests wait for a batch of four that cannot form: the third
@@ -71,6 +72,7 @@ class ServerTest : public ::testing::Test {
     CopyModel(repo, "quality_inspection", "inspection_tiny_queue", [](auto& c) {
       c.set_max_batch_size(4);
       c.mutable_dynamic_batching()->set_max_queue_size(2);
+      c.mutable_dynamic_batching()->set_wait_when_idle(true);
       c.mutable_dynamic_batching()->clear_preferred_batch_size();
       c.mutable_dynamic_batching()->add_preferred_batch_size(4);
       c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(

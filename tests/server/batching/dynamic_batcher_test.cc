@@ -74,6 +74,9 @@ std::unique_ptr<InferenceTask> MakeTask(
   return task;
 }
 
+// The classic rule (wait_when_idle): a partial batch waits out the delay
+// even on an idle batcher, which most tests here pin down. The default,
+// an idle batcher running a request at once, has tests of its own below.
 DynamicBatcherOptions Options(int max_batch_size, absl::Duration delay,
                               int max_queue_size = 64) {
   DynamicBatcherOptions options;
@@ -81,6 +84,16 @@ DynamicBatcherOptions Options(int max_batch_size, absl::Duration delay,
   options.queue.max_queue_delay = delay;
   options.queue.max_queue_size = max_queue_size;
   options.model_name = "fake_model";
+  options.wait_when_idle = true;
+  return options;
+}
+
+// The default rule on a fake clock.
+DynamicBatcherOptions DefaultRule(int max_batch_size, absl::Duration delay,
+                                  Clock* clock) {
+  DynamicBatcherOptions options = Options(max_batch_size, delay);
+  options.wait_when_idle = false;
+  options.clock = clock;
   return options;
 }
 
@@ -188,6 +201,72 @@ TEST(DynamicBatcherTest, ReportsExactTimesWithFakeClock) {
   EXPECT_EQ(outcome.result.queue_time, absl::Milliseconds(10));
   EXPECT_EQ(outcome.result.compute_time, absl::Milliseconds(3));
   EXPECT_EQ(outcome.result.batch_size, 1);
+}
+
+TEST(DynamicBatcherTest, IdleBatcherRunsARequestAtOnce) {
+  FakeClock clock;
+  auto backend = DoublingBackend();
+  auto batcher = MakeBatcher(DefaultRule(8, absl::Seconds(1), &clock), backend);
+  ASSERT_NE(batcher, nullptr);
+  EXPECT_FALSE(DynamicBatcherOptions().wait_when_idle);
+  Outcome outcome;
+  batcher->Submit(MakeTask(1, &outcome));
+  // No clock advance: nothing computes, so nothing is worth waiting for.
+  ASSERT_TRUE(outcome.Wait());
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(outcome.result.queue_time, absl::ZeroDuration());
+  EXPECT_EQ(outcome.result.batch_size, 1);
+}
+
+TEST(DynamicBatcherTest, RequestsQueuedBehindAComputingBatchRunTogetherNext) {
+  FakeClock clock;
+  auto backend = DoublingBackend();
+  absl::Notification release;
+  backend->BlockUntil(&release);
+  auto batcher = MakeBatcher(DefaultRule(8, absl::Seconds(1), &clock), backend);
+  ASSERT_NE(batcher, nullptr);
+  Outcome first, later[3];
+  batcher->Submit(MakeTask(0, &first));
+  ASSERT_TRUE(backend->WaitForRuns(1));
+  for (int i = 0; i < 3; ++i) batcher->Submit(MakeTask(i + 1, &later[i]));
+  EXPECT_EQ(batcher->queue_depth(), 3);
+  // When the batch in the backend ends, the three queued behind it run as
+  // one batch at once, without waiting out the delay (the clock stands).
+  release.Notify();
+  for (Outcome* outcome : {&first, &later[0], &later[1], &later[2]}) {
+    ASSERT_TRUE(outcome->Wait());
+    EXPECT_TRUE(outcome->status.ok()) << outcome->status;
+  }
+  EXPECT_THAT(backend->batch_sizes(), ElementsAre(1, 3));
+  EXPECT_EQ(later[2].result.batch_size, 3);
+}
+
+TEST(DynamicBatcherTest, WhileABatchComputesAnIdleWorkerWaitsForCompany) {
+  FakeClock clock;
+  auto backend = DoublingBackend();
+  absl::Notification release;
+  backend->BlockUntil(&release);
+  DynamicBatcherOptions options = DefaultRule(8, absl::Seconds(1), &clock);
+  options.num_workers = 2;
+  auto batcher = MakeBatcher(options, backend);
+  ASSERT_NE(batcher, nullptr);
+  Outcome first, second, third;
+  batcher->Submit(MakeTask(0, &first));
+  ASSERT_TRUE(backend->WaitForRuns(1));
+  batcher->Submit(MakeTask(1, &second));
+  clock.Advance(absl::Milliseconds(500));
+  batcher->Submit(MakeTask(2, &third));
+  EXPECT_EQ(batcher->queue_depth(), 2);
+  // The second worker releases the partial batch at the oldest's delay.
+  clock.Advance(absl::Milliseconds(500));
+  ASSERT_TRUE(backend->WaitForRuns(2));
+  release.Notify();
+  for (Outcome* outcome : {&first, &second, &third}) {
+    ASSERT_TRUE(outcome->Wait());
+    EXPECT_TRUE(outcome->status.ok()) << outcome->status;
+  }
+  EXPECT_THAT(backend->batch_sizes(), ElementsAre(1, 2));
+  EXPECT_EQ(second.result.queue_time, absl::Seconds(1));
 }
 
 TEST(DynamicBatcherTest, FullQueueAnswersResourceExhaustedWhileBackendBusy) {

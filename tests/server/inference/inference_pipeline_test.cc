@@ -85,9 +85,10 @@ class InferencePipelineTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(::lineserve::testing::RegisterFakeBackend(backends_).ok());
     // "efficiency": y = x0 + 2 x1 + 3 x2 + 1; waits up to 10 ms for a batch
-    // of 4 on the fake clock.
+    // of 4 on the fake clock, even when idle.
     ModelConfig efficiency =
         ::lineserve::testing::TabularConfig("efficiency", 3);
+    efficiency.mutable_dynamic_batching()->set_wait_when_idle(true);
     efficiency.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
         10'000);
     efficiency.mutable_dynamic_batching()->set_default_timeout_microseconds(
