@@ -77,7 +77,8 @@ FROM ${BASE} AS runtime
 # libopenblas0-openmp: Debian's LibTorch links the generic libblas.so.3, and
 # with this installed the alternatives point it at OpenBLAS (16x faster
 # matmul than the reference BLAS). The rest are the runtime halves of the
-# -dev packages (checked with ldd on the three binaries); tini reaps zombies
+# -dev packages (checked with ldd on the three binaries; libmimalloc2.0 is
+# the allocator every binary links, see BENCHMARKS.md); tini reaps zombies
 # and forwards SIGTERM, which the server answers by draining.
 RUN set -eux; \
     apt-get update -q; \
@@ -85,7 +86,7 @@ RUN set -eux; \
       libtorch1.13 libopenblas0-openmp \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libmicrohttpd12 \
-      libjpeg62-turbo libpng16-16 zlib1g tini; \
+      libjpeg62-turbo libpng16-16 zlib1g libmimalloc2.0 tini; \
     rm -rf /var/lib/apt/lists/*; \
     useradd --system --uid 10001 --user-group --home-dir /var/lib/lineserve \
       --shell /usr/sbin/nologin lineserve; \

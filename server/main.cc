@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "models/base/allocator.h"
 #include "models/base/file_util.h"
 #include "models/base/status_macros.h"
 #include "server/backends/backend_registry.h"
@@ -217,7 +218,8 @@ absl::Status ConfigureThreads() {
           ? absl::GetFlag(FLAGS_torch_threads)
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RETURN_IF_ERROR(ConfigureLibTorchThreads(threads, 1));
-  Log(absl::StrCat("LibTorch intra-op threads: ", threads));
+  Log(absl::StrCat("LibTorch intra-op threads: ", threads,
+                   "; allocator: ", AllocatorName()));
   return absl::OkStatus();
 }
 

@@ -24,6 +24,8 @@ PACKAGES=(
   libjpeg62-turbo-dev libpng-dev
   # the HTTP listener (Open Inference Protocol REST, /metrics)
   libmicrohttpd-dev
+  # the allocator every executable links (CMake's LINESERVE_ALLOCATOR)
+  libmimalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -128,4 +128,25 @@ absl::StatusOr<CsvTable> ReadCsv(const std::string& path) {
   return table;
 }
 
+void AddFeatureCell(const lineserve::v1::Feature& feature,
+                    const std::string& cell, preprocess::FeatureRow& row) {
+  if (feature.kind() == lineserve::v1::Feature::KIND_NUMERIC) {
+    if (auto v = ParseNumber(cell)) row.emplace_back(feature.name(), *v);
+  } else if (!preprocess::TabularEncoder::NormalizeCategory(cell).empty()) {
+    row.emplace_back(feature.name(), cell);
+  }
+}
+
+preprocess::FeatureRow FeatureRowFromCsv(
+    const CsvTable& table, const std::vector<std::string>& cells,
+    const lineserve::v1::TabularPreprocessing& tabular) {
+  preprocess::FeatureRow row;
+  for (const lineserve::v1::Feature& feature : tabular.features()) {
+    if (auto column = table.ColumnIndex(feature.name())) {
+      AddFeatureCell(feature, cells[*column], row);
+    }
+  }
+  return row;
+}
+
 }  // namespace lineserve::data

@@ -13,6 +13,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "lineserve/v1/model_config.pb.h"
+#include "models/preprocess/tabular_encoder.h"
 
 namespace lineserve::data {
 
@@ -36,6 +38,18 @@ absl::StatusOr<CsvTable> ReadCsv(const std::string& path);
 
 // Parses a numeric cell; nullopt for empty or non-numeric text.
 std::optional<double> ParseNumber(absl::string_view cell);
+
+// A CSV cell as `feature`'s value in `row`; a blank or unreadable cell is
+// left out, so the feature takes its default (or the encoder reports it
+// missing).
+void AddFeatureCell(const lineserve::v1::Feature& feature,
+                    const std::string& cell, preprocess::FeatureRow& row);
+
+// `cells` (a row of `table`) as the features `tabular` declares; a feature
+// without a column is left out, as a blank cell is.
+preprocess::FeatureRow FeatureRowFromCsv(
+    const CsvTable& table, const std::vector<std::string>& cells,
+    const lineserve::v1::TabularPreprocessing& tabular);
 
 }  // namespace lineserve::data
 

@@ -436,17 +436,6 @@ absl::StatusOr<ProposedModel> ProposeModel(
   return ProposedModel{std::move(config), std::move(encoder)};
 }
 
-// A CSV cell as `feature`'s value in `row`; a blank or unreadable cell is
-// left out, so the feature takes its default (or is reported missing).
-void AddCell(const Feature& feature, const std::string& cell,
-             preprocess::FeatureRow& row) {
-  if (feature.kind() == Feature::KIND_NUMERIC) {
-    if (auto v = data::ParseNumber(cell)) row.emplace_back(feature.name(), *v);
-  } else if (!TabularEncoder::NormalizeCategory(cell).empty()) {
-    row.emplace_back(feature.name(), cell);
-  }
-}
-
 // The usable rows as model inputs, [rows, encoder width] row-major. The
 // server's own encoder does it, so training sees what serving will feed
 // the model.
@@ -460,7 +449,7 @@ absl::StatusOr<std::vector<float>> EncodeRows(
     const auto& cells = rows.table.rows[rows.usable[i]];
     preprocess::FeatureRow row;
     for (const auto& column : columns) {
-      AddCell(column.feature, cells[column.csv_index], row);
+      data::AddFeatureCell(column.feature, cells[column.csv_index], row);
     }
     RETURN_IF_ERROR(AnnotateStatus(
         encoder.Encode(row, &x_all[i * width]),
@@ -574,13 +563,9 @@ std::vector<GateReference> GateReferences(const EfficiencyTrainOptions& options,
   for (size_t i = 0; status.ok() && i < outer.validation.size(); ++i) {
     const int r = outer.validation[i];
     const auto& cells = rows.table.rows[rows.usable[r]];
-    preprocess::FeatureRow row;
-    for (const Feature& feature : previous.config.tabular().features()) {
-      const auto column = rows.table.ColumnIndex(feature.name());
-      if (!column) continue;  // optional ones take their default
-      AddCell(feature, cells[*column], row);
-    }
-    status = encoder->Encode(row, &x[i * width]);
+    status = encoder->Encode(
+        data::FeatureRowFromCsv(rows.table, cells, previous.config.tabular()),
+        &x[i * width]);
     truth.push_back(rows.y[r]);
   }
   if (!status.ok()) {

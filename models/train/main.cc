@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "models/base/allocator.h"
 #include "models/base/command_line.h"
 #include "models/base/file_util.h"
 #include "models/train/datagen_command.h"
@@ -45,10 +46,14 @@ int DefaultThreads() {
 
 // LibTorch starts with one intra-op thread on these machines: set it from
 // the flag. Training is one stream of large ops, so inter-op threads only
-// compete with intra-op ones.
+// compete with intra-op ones. Says what it runs on, so timings of runs can
+// be compared.
 void SetTorchThreads(int threads) {
   at::set_num_interop_threads(1);
   at::set_num_threads(std::max(1, threads));
+  std::cout << "threads: " << std::max(1, threads)
+            << " (LibTorch intra-op); allocator: " << AllocatorName()
+            << std::endl;
 }
 
 bool ParseInts(const std::string& text, std::vector<int>* out) {

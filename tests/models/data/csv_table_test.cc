@@ -1,5 +1,8 @@
 #include "models/data/csv_table.h"
 
+#include <string>
+#include <variant>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -50,6 +53,31 @@ TEST(CsvTableTest, UnterminatedQuoteIsAnError) {
 }
 
 TEST(CsvTableTest, EmptyInputHasNoHeader) { EXPECT_FALSE(ParseCsv("").ok()); }
+
+TEST(CsvTableTest, FeatureRowTakesTheDeclaredFeaturesByColumnName) {
+  auto table = ParseCsv("team,extra,smv,shift\n3, ignored ,,Night\n");
+  ASSERT_TRUE(table.ok()) << table.status();
+  lineserve::v1::TabularPreprocessing tabular;
+  auto* team = tabular.add_features();
+  team->set_name("team");
+  team->set_kind(lineserve::v1::Feature::KIND_NUMERIC);
+  auto* smv = tabular.add_features();  // blank: left out
+  smv->set_name("smv");
+  smv->set_kind(lineserve::v1::Feature::KIND_NUMERIC);
+  auto* shift = tabular.add_features();
+  shift->set_name("shift");
+  shift->set_kind(lineserve::v1::Feature::KIND_CATEGORICAL);
+  auto* day = tabular.add_features();  // no column: left out
+  day->set_name("day");
+  day->set_kind(lineserve::v1::Feature::KIND_CATEGORICAL);
+  const preprocess::FeatureRow row =
+      FeatureRowFromCsv(*table, table->rows[0], tabular);
+  ASSERT_EQ(row.size(), 2u);
+  EXPECT_EQ(row[0].first, "team");
+  EXPECT_EQ(std::get<double>(row[0].second), 3.0);
+  EXPECT_EQ(row[1].first, "shift");
+  EXPECT_EQ(std::get<std::string>(row[1].second), "Night");
+}
 
 }  // namespace
 }  // namespace lineserve::data
