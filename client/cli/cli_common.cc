@@ -36,4 +36,47 @@ void PrintError(const Common& common, const nlohmann::json& context,
   }
 }
 
+absl::StatusOr<FeatureColumns> FindFeatureColumns(const LineserveClient& client,
+                                                  const std::string& model,
+                                                  const data::CsvTable& table) {
+  auto status =
+      client.GetModel(model.empty() ? "efficiency_prediction" : model);
+  if (!status.ok()) return status.status();
+  // config.pbtxt holds the features only in the older layout.
+  const lineserve::v1::ModelConfig* config = &status->config();
+  for (const auto& version : status->versions()) {
+    if (version.version() == status->default_version() &&
+        version.has_config()) {
+      config = &version.config();
+    }
+  }
+  FeatureColumns columns;
+  for (const auto& feature : config->tabular().features()) {
+    if (auto column = table.ColumnIndex(feature.name())) {
+      columns.emplace_back(*column, feature.name());
+    }
+  }
+  return columns;
+}
+
+void AddFeatureRow(const data::CsvTable& table, const FeatureColumns& columns,
+                   const std::optional<size_t>& line_column, size_t row,
+                   lineserve::v1::PredictRequest& request) {
+  auto* out = request.add_rows();
+  out->set_row_id(std::to_string(row + 1));
+  if (line_column) out->set_line_id(table.rows[row][*line_column]);
+  for (const auto& [column, name] : columns) {
+    const std::string& cell = table.rows[row][column];
+    lineserve::v1::FeatureValue value;
+    if (auto number = data::ParseNumber(cell)) {
+      value.set_number(*number);
+    } else if (!cell.empty()) {
+      value.set_category(cell);
+    } else {
+      continue;
+    }
+    (*out->mutable_features())[name] = value;
+  }
+}
+
 }  // namespace lineserve::cli

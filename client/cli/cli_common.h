@@ -8,11 +8,17 @@
 #ifndef LINESERVE_CLIENT_CLI_CLI_COMMON_H_
 #define LINESERVE_CLIENT_CLI_CLI_COMMON_H_
 
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "client/lineserve_client.h"
 #include "models/base/command_line.h"
+#include "models/data/csv_table.h"
 #include "nlohmann/json.hpp"
 
 namespace lineserve::cli {
@@ -37,6 +43,25 @@ struct Common {
 // row range, a call) so the message can be traced back to its input.
 void PrintError(const Common& common, const nlohmann::json& context,
                 const absl::Status& status);
+
+// The CSV columns a tabular model reads: (index in the table, feature name).
+using FeatureColumns = std::vector<std::pair<size_t, std::string>>;
+
+// Asks the server which features `model` reads ("" is the service's default,
+// efficiency_prediction) and finds them in `table`'s header, so a table with
+// extra columns (the target, ids) can be sent as it is. The features come
+// from the default version's config, since each version carries its own.
+absl::StatusOr<FeatureColumns> FindFeatureColumns(const LineserveClient& client,
+                                                  const std::string& model,
+                                                  const data::CsvTable& table);
+
+// Appends row `row` of `table` to `request`: numbers as numbers, other text
+// as categories, blank cells left out. The row id is the 1-based row number
+// (to match an answer to its line in the file); the line id is the
+// `line_column` cell when there is one.
+void AddFeatureRow(const data::CsvTable& table, const FeatureColumns& columns,
+                   const std::optional<size_t>& line_column, size_t row,
+                   lineserve::v1::PredictRequest& request);
 
 }  // namespace lineserve::cli
 

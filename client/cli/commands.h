@@ -20,7 +20,7 @@ int RunPredict(const std::vector<std::string>& args);
 int RunModels(const std::vector<std::string>& args);
 // health [SERVICE]: grpc.health.v1.Health/Check.
 int RunHealth(const std::vector<std::string>& args);
-// perf --file IMG: a bounded load test of Inspect.
+// perf --file IMG | --rows CSV: a bounded load test of Inspect or Predict.
 int RunPerf(const std::vector<std::string>& args);
 
 // `command` is "load", "unload" or "reload".

@@ -4,7 +4,7 @@
 //   lineserve-cli predict --csv FILE       efficiency per row
 //   lineserve-cli models                   what is loaded
 //   lineserve-cli health [SERVICE]         serving or not
-//   lineserve-cli perf --file IMG          latency and throughput
+//   lineserve-cli perf --file IMG|--rows CSV  latency and throughput
 //
 // Common options: --server HOST:PORT, --timeout SECONDS, --json (one JSON
 // object per answer). The exit status is non-zero when any call failed.
@@ -27,7 +27,7 @@ constexpr char kUsage[] =
     "  predict --csv FILE  send table rows for efficiency prediction\n"
     "  models              list the loaded models and versions\n"
     "  health [SERVICE]    ask the gRPC health service\n"
-    "  perf --file IMG     load test: latency and throughput of Inspect\n"
+    "  perf --file|--rows  load test of Inspect or Predict\n"
     "  index               every model and version on the server's disk\n"
     "  reload MODEL        load a model's new versions, swap them in\n"
     "  load MODEL          load a model (explicit model control)\n"

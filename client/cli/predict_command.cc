@@ -19,33 +19,15 @@
 namespace lineserve::cli {
 namespace {
 
-// A CSV column the model uses: its index in the table, its feature name.
-using UsedColumn = std::pair<size_t, std::string>;
-
-// The request for rows [start, end) of `table`. Row ids are 1-based row
-// numbers so an answer can be matched to its line in the file.
+// The request for rows [start, end) of `table`.
 lineserve::v1::PredictRequest BuildRequest(
-    const data::CsvTable& table, const std::vector<UsedColumn>& used,
+    const data::CsvTable& table, const FeatureColumns& columns,
     const std::optional<size_t>& line_index, const std::string& model,
     int start, int end) {
   lineserve::v1::PredictRequest request;
   request.mutable_model()->set_name(model);
   for (int r = start; r < end; ++r) {
-    auto* row = request.add_rows();
-    row->set_row_id(std::to_string(r + 1));
-    if (line_index) row->set_line_id(table.rows[r][*line_index]);
-    for (const auto& [column, name] : used) {
-      const std::string& cell = table.rows[r][column];
-      lineserve::v1::FeatureValue value;
-      if (auto number = data::ParseNumber(cell)) {
-        value.set_number(*number);
-      } else if (!cell.empty()) {
-        value.set_category(cell);
-      } else {
-        continue;
-      }
-      (*row->mutable_features())[name] = value;
-    }
+    AddFeatureRow(table, columns, line_index, r, request);
   }
   return request;
 }
@@ -98,26 +80,10 @@ int RunPredict(const std::vector<std::string>& args) {
   const LineserveClient client = common.Client();
   // The model's config names its features; asking first lets a table with
   // extra columns (the target, ids) be sent as it is.
-  auto status =
-      client.GetModel(model.empty() ? "efficiency_prediction" : model);
-  if (!status.ok()) {
-    PrintError(common, {{"csv", csv}}, status.status());
+  auto used = FindFeatureColumns(client, model, *table);
+  if (!used.ok()) {
+    PrintError(common, {{"csv", csv}}, used.status());
     return 1;
-  }
-  // The features of the version that answers (each version carries its
-  // own; config.pbtxt holds them only in the older layout).
-  const lineserve::v1::ModelConfig* config = &status->config();
-  for (const auto& version : status->versions()) {
-    if (version.version() == status->default_version() &&
-        version.has_config()) {
-      config = &version.config();
-    }
-  }
-  std::vector<UsedColumn> used;
-  for (const auto& feature : config->tabular().features()) {
-    if (auto column = table->ColumnIndex(feature.name())) {
-      used.emplace_back(*column, feature.name());
-    }
   }
   const auto line_index = table->ColumnIndex(line_column);
   int failures = 0;
@@ -125,7 +91,7 @@ int RunPredict(const std::vector<std::string>& args) {
   for (int start = 0; start < n; start += rows_per_request) {
     const int end = std::min(n, start + std::max(1, rows_per_request));
     auto response = client.Predict(
-        BuildRequest(*table, used, line_index, model, start, end));
+        BuildRequest(*table, *used, line_index, model, start, end));
     if (!response.ok()) {
       PrintError(common, {{"csv", csv}, {"rows", {start + 1, end}}},
                  response.status());
