@@ -54,8 +54,10 @@ ABSL_FLAG(std::string, model_repository, "",
 ABSL_FLAG(int, max_message_bytes, 16 << 20,
           "largest gRPC message in bytes, requests and responses; camera "
           "images must fit");
-ABSL_FLAG(int, torch_threads, 0,
-          "LibTorch intra-op threads per forward pass (0: one per core)");
+ABSL_FLAG(int, torch_threads, 1,
+          "LibTorch intra-op threads per forward pass (0: one per core); a "
+          "model whose instance_count is 0 runs cores / torch_threads "
+          "forward passes at once");
 ABSL_FLAG(std::string, device, "",
           "run every model on this device (auto, cpu, cuda:N) instead of "
           "each config's device");
@@ -212,13 +214,25 @@ absl::Status CheckEveryModelReady(const ModelRepository& repository) {
   return absl::OkStatus();
 }
 
+int Cores() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int TorchThreads() {
+  return absl::GetFlag(FLAGS_torch_threads) > 0
+             ? absl::GetFlag(FLAGS_torch_threads)
+             : Cores();
+}
+
+// Executions of a model that leaves instance_count at 0: the cores the
+// intra-op threads leave. On small CPUs several one-thread executions beat
+// one execution spread over every core (BENCHMARKS.md).
+int DefaultInstanceCount() { return std::max(1, Cores() / TorchThreads()); }
+
 absl::Status ConfigureThreads() {
-  const int threads =
-      absl::GetFlag(FLAGS_torch_threads) > 0
-          ? absl::GetFlag(FLAGS_torch_threads)
-          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  RETURN_IF_ERROR(ConfigureLibTorchThreads(threads, 1));
-  Log(absl::StrCat("LibTorch intra-op threads: ", threads,
+  RETURN_IF_ERROR(ConfigureLibTorchThreads(TorchThreads(), 1));
+  Log(absl::StrCat("LibTorch intra-op threads: ", TorchThreads(),
+                   "; default instance_count: ", DefaultInstanceCount(),
                    "; allocator: ", AllocatorName()));
   return absl::OkStatus();
 }
@@ -232,6 +246,7 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> LoadRepository(
   options.device_override = absl::GetFlag(FLAGS_device);
   options.backends = backends;
   options.observer = observer;
+  options.default_instance_count = DefaultInstanceCount();
   if (metrics != nullptr) {
     options.observer_factory = metrics->batcher_observer_factory();
   }
@@ -395,4 +410,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace lineserve
 
-int main(int argc, char** argv) { return lineserve::Main(argc, argv); }
+int main(int argc, char** argv) {
+  lineserve::ConfigureAllocator();  // before LibTorch allocates
+  return lineserve::Main(argc, argv);
+}

@@ -248,8 +248,9 @@ absl::Status ValidateBatching(const ModelConfig& config) {
           absl::StrCat("value ", size, " is outside [1, ", max_batch, "]"));
     }
   }
-  if (config.instance_count() < 1) {
-    return FieldError("instance_count", "must be >= 1");
+  if (config.instance_count() < 0) {
+    return FieldError("instance_count",
+                      "must be >= 0 (0: the server's default)");
   }
   for (int size : config.warmup().batch_sizes()) {
     if (size < 1 || size > max_batch) {
@@ -297,7 +298,6 @@ void ApplyModelConfigDefaults(ModelConfig& config) {
   if (config.platform().empty())
     config.set_platform(std::string(kDefaultPlatform));
   if (config.device().empty()) config.set_device(std::string(kDefaultDevice));
-  if (config.instance_count() == 0) config.set_instance_count(1);
   if (config.version_policy().policy_case() ==
       lineserve::v1::VersionPolicy::POLICY_NOT_SET) {
     config.mutable_version_policy()->mutable_latest()->set_num_versions(1);

@@ -431,6 +431,9 @@ absl::StatusOr<ProposedModel> ProposeModel(
   config.set_max_batch_size(options.max_batch_size);
   config.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
       options.max_queue_delay_microseconds);
+  // A forward pass of this model takes microseconds: requests are bound by
+  // the RPC, and a second execution only adds a thread to wake.
+  config.set_instance_count(1);
   config.set_device("auto");
   ApplyModelConfigDefaults(config);
   return ProposedModel{std::move(config), std::move(encoder)};

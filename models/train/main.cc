@@ -294,4 +294,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace lineserve::train
 
-int main(int argc, char** argv) { return lineserve::train::Main(argc, argv); }
+int main(int argc, char** argv) {
+  lineserve::ConfigureAllocator();  // before LibTorch allocates
+  return lineserve::train::Main(argc, argv);
+}

@@ -3,11 +3,12 @@
 //
 // The model is loaded exactly as the server loads it (the repository, the
 // config in force, the TorchScript backend on the configured device, warm-up),
-// and every batch size runs the server's own steps on one thread: decode and
-// preprocess each sample (or encode each feature row), stack the samples into
-// the batch tensor, one forward pass. No gRPC, no batcher, no queue. Per
-// batch size it reports where the time went and the time per sample; the
-// best batch size is where that time is lowest.
+// and every batch size runs the server's own steps: decode and preprocess
+// each sample (or encode each feature row), stack the samples into the batch
+// tensor, one forward pass; on as many threads side by side as the server
+// runs the model (instance_count). No gRPC, no batcher, no queue. Per batch
+// size it reports where the time went and the samples per second of wall
+// time; the best batch size is where that is highest.
 //
 //   lineserve-bench --model-repository DIR --model quality_inspection
 //       --file tile.png [--batch-sizes 1,2,4,8,16,32,64] [--json]
@@ -29,6 +30,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "models/base/allocator.h"
 #include "models/base/command_line.h"
 #include "models/base/file_util.h"
 #include "models/base/status_macros.h"
@@ -52,7 +54,8 @@ struct BenchOptions {
   double min_seconds = 1.0;
   int min_iterations = 3;
   int warmup_runs = 3;
-  int torch_threads = 0;
+  int torch_threads = 1;
+  int streams = 0;
   bool json = false;
 };
 
@@ -116,19 +119,18 @@ absl::StatusOr<MakeSample> SampleSource(const BenchOptions& options,
   });
 }
 
-// One batch size's figures; times are medians over the iterations.
+// One batch size's figures; step times are medians over every pass.
 struct Step {
   int batch_size = 0;
-  int iterations = 0;
+  int iterations = 0;        // measured passes, all streams together
   double preprocess_us = 0;  // all samples of the batch
   double stack_us = 0;
   double compute_us = 0;  // the forward pass
   // The first forward pass at this size (before the warm-up runs).
   double first_compute_us = 0;
-  double per_sample_us() const {
-    return (preprocess_us + stack_us + compute_us) / batch_size;
-  }
-  double samples_per_second() const { return 1e6 / per_sample_us(); }
+  // Samples through all streams per second of wall time.
+  double samples_per_second = 0;
+  double per_sample_us() const { return 1e6 / samples_per_second; }
 };
 
 double Median(std::vector<double> values) {
@@ -165,8 +167,12 @@ absl::StatusOr<PassTimes> RunPass(Backend& backend, const MakeSample& make,
                    absl::ToDoubleMicroseconds(t3 - t2)};
 }
 
+// Warms the size up, then runs `streams` threads of back-to-back passes
+// for at least min_seconds and min_iterations each, as the batcher's
+// workers (instance_count) run batches side by side.
 absl::StatusOr<Step> RunStep(Backend& backend, const MakeSample& make,
-                             int batch_size, const BenchOptions& options) {
+                             int batch_size, int streams,
+                             const BenchOptions& options) {
   Step step;
   step.batch_size = batch_size;
   int next = 0;
@@ -176,19 +182,43 @@ absl::StatusOr<Step> RunStep(Backend& backend, const MakeSample& make,
     ASSIGN_OR_RETURN(PassTimes pass, RunPass(backend, make, batch_size, next));
     if (run == 0) step.first_compute_us = pass.compute;
   }
-  std::vector<double> preprocess, stack, compute;
+  absl::Mutex mu;
+  std::vector<PassTimes> passes;
+  absl::Status failure;
   const absl::Time start = absl::Now();
-  while (static_cast<int>(compute.size()) < options.min_iterations ||
-         absl::Now() - start < absl::Seconds(options.min_seconds)) {
-    ASSIGN_OR_RETURN(PassTimes pass, RunPass(backend, make, batch_size, next));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < streams; ++t) {
+    threads.emplace_back([&, t] {
+      int sample = t * 1000;  // streams take different rows
+      for (int i = 0; i < options.min_iterations ||
+                      absl::Now() - start < absl::Seconds(options.min_seconds);
+           ++i) {
+        absl::StatusOr<PassTimes> pass =
+            RunPass(backend, make, batch_size, sample);
+        absl::MutexLock lock(&mu);
+        if (!pass.ok()) {
+          failure.Update(pass.status());
+          return;
+        }
+        passes.push_back(*pass);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  RETURN_IF_ERROR(failure);
+  std::vector<double> preprocess, stack, compute;
+  for (const PassTimes& pass : passes) {
     preprocess.push_back(pass.preprocess);
     stack.push_back(pass.stack);
     compute.push_back(pass.compute);
   }
-  step.iterations = static_cast<int>(compute.size());
+  step.iterations = static_cast<int>(passes.size());
   step.preprocess_us = Median(preprocess);
   step.stack_us = Median(stack);
   step.compute_us = Median(compute);
+  step.samples_per_second =
+      static_cast<double>(passes.size()) * batch_size / seconds;
   return step;
 }
 
@@ -212,8 +242,14 @@ absl::StatusOr<std::vector<int>> BatchSizes(const BenchOptions& options,
   return sizes;
 }
 
+// How the run was set up: streams, LibTorch threads each, allocator.
+struct Setup {
+  int streams = 1;
+  int torch_threads = 1;
+};
+
 void Print(const BenchOptions& options, const ServableModel& model,
-           const std::vector<Step>& steps) {
+           const Setup& setup, const std::vector<Step>& steps) {
   const Step& best = *std::min_element(
       steps.begin(), steps.end(), [](const Step& a, const Step& b) {
         return a.per_sample_us() < b.per_sample_us();
@@ -229,16 +265,20 @@ void Print(const BenchOptions& options, const ServableModel& model,
                              {"stack_us", s.stack_us},
                              {"compute_us", s.compute_us},
                              {"first_compute_us", s.first_compute_us},
+                             {"streams", setup.streams},
+                             {"torch_threads", setup.torch_threads},
                              {"per_sample_us", s.per_sample_us()},
-                             {"samples_per_second", s.samples_per_second()},
+                             {"samples_per_second", s.samples_per_second},
                              {"best", s.batch_size == best.batch_size}};
       std::cout << line.dump() << "\n";
     }
     return;
   }
   std::cout << absl::StrFormat(
-      "%s v%d on %s, in process (preprocess + stack + forward, one thread):\n",
-      model.name(), model.version(), model.device());
+      "%s v%d on %s, in process (preprocess + stack + forward): %d "
+      "stream(s) of %d LibTorch thread(s), %s\n",
+      model.name(), model.version(), model.device(), setup.streams,
+      setup.torch_threads, AllocatorName());
   std::cout << absl::StrFormat("%6s %6s %14s %10s %12s %14s %10s %16s\n",
                                "batch", "iters", "preprocess us", "stack us",
                                "forward us", "per sample us", "samples/s",
@@ -247,17 +287,18 @@ void Print(const BenchOptions& options, const ServableModel& model,
     std::cout << absl::StrFormat(
         "%6d %6d %14.0f %10.0f %12.0f %14.1f %10.1f %16.0f%s\n", s.batch_size,
         s.iterations, s.preprocess_us, s.stack_us, s.compute_us,
-        s.per_sample_us(), s.samples_per_second(), s.first_compute_us,
+        s.per_sample_us(), s.samples_per_second, s.first_compute_us,
         s.batch_size == best.batch_size ? "  <- best" : "");
   }
 }
 
 absl::Status Run(const BenchOptions& options) {
-  const int threads =
-      options.torch_threads > 0
-          ? options.torch_threads
-          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  RETURN_IF_ERROR(ConfigureLibTorchThreads(threads, 1));
+  const int cores =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  Setup setup;
+  setup.torch_threads =
+      options.torch_threads > 0 ? options.torch_threads : cores;
+  RETURN_IF_ERROR(ConfigureLibTorchThreads(setup.torch_threads, 1));
   CapturingRegistry backends;
   RETURN_IF_ERROR(backends.Init());
   ModelRepositoryOptions repository_options;
@@ -276,13 +317,19 @@ absl::Status Run(const BenchOptions& options) {
   ASSIGN_OR_RETURN(MakeSample make, SampleSource(options, *model));
   ASSIGN_OR_RETURN(std::vector<int> sizes,
                    BatchSizes(options, model->config().max_batch_size()));
+  // As the server runs it: instance_count workers, or when the config
+  // leaves that to the server, one per core the LibTorch threads leave.
+  setup.streams = options.streams > 0 ? options.streams
+                  : model->config().instance_count() > 0
+                      ? model->config().instance_count()
+                      : std::max(1, cores / setup.torch_threads);
   std::vector<Step> steps;
   for (int size : sizes) {
-    ASSIGN_OR_RETURN(Step step,
-                     RunStep(*backends.loaded(), make, size, options));
+    ASSIGN_OR_RETURN(Step step, RunStep(*backends.loaded(), make, size,
+                                        setup.streams, options));
     steps.push_back(step);
   }
-  Print(options, *model, steps);
+  Print(options, *model, setup, steps);
   return absl::OkStatus();
 }
 
@@ -290,6 +337,7 @@ absl::Status Run(const BenchOptions& options) {
 }  // namespace lineserve
 
 int main(int argc, char** argv) {
+  lineserve::ConfigureAllocator();  // as the server does
   using lineserve::BenchOptions;
   BenchOptions options;
   lineserve::CommandLine cli(
@@ -316,7 +364,11 @@ int main(int argc, char** argv) {
   cli.AddString("device", &options.device,
                 "override the config's device (cpu, cuda:N, auto)");
   cli.AddInt("torch-threads", &options.torch_threads,
-             "LibTorch intra-op threads (0: one per core, as the server)");
+             "LibTorch intra-op threads (0: one per core); the server's "
+             "default is 1");
+  cli.AddInt("streams", &options.streams,
+             "passes side by side (0: as the server runs the model: its "
+             "instance_count, or cores / torch-threads)");
   cli.AddBool("json", &options.json, "one JSON object per batch size");
   std::vector<std::string> args(argv + 1, argv + argc);
   if (auto code = cli.ParseForMain(args, lineserve::kProgram)) return *code;

@@ -496,6 +496,7 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
     servable_options.version = version;
     servable_options.backend = std::move(backend);
     servable_options.clock = options_.clock;
+    servable_options.default_instance_count = options_.default_instance_count;
     if (options_.observer_factory) {
       servable_options.observer = options_.observer_factory(config, version);
     }

@@ -75,6 +75,9 @@ struct ModelRepositoryOptions {
   // repository. Tests register fakes here.
   const BackendRegistry* backends = nullptr;
 
+  // Workers of a model whose config leaves instance_count at 0.
+  int default_instance_count = 1;
+
   // Optional metrics hooks per version.
   BatcherObserverFactory observer_factory;
 

@@ -81,6 +81,7 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
   }
   std::shared_ptr<Backend> backend = std::move(options.backend);
   Clock* clock = options.clock != nullptr ? options.clock : Clock::Real();
+  const int default_instances = options.default_instance_count;
   std::unique_ptr<ServableModel> servable(
       new ServableModel(std::move(options)));
   const ModelConfig& config = servable->config_;
@@ -130,7 +131,9 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
 
   DynamicBatcherOptions batcher_options;
   batcher_options.queue = QueueOptionsFromConfig(config);
-  batcher_options.num_workers = std::max(1, config.instance_count());
+  batcher_options.num_workers =
+      std::max(1, config.instance_count() > 0 ? config.instance_count()
+                                              : default_instances);
   batcher_options.clock = clock;
   batcher_options.model_name = config.name();
   batcher_options.wait_when_idle = config.dynamic_batching().wait_when_idle();

@@ -43,6 +43,8 @@ struct ServableModelOptions {
   // Required: a loaded, warmed-up backend whose inputs() and outputs() are
   // the config's. Shared with the batcher.
   std::shared_ptr<Backend> backend;
+  // Workers when the config's instance_count is 0.
+  int default_instance_count = 1;
   // The batcher's clock. Not owned; null means Clock::Real(). Must outlive
   // the servable (and its drain, see above).
   Clock* clock = nullptr;

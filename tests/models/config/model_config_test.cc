@@ -79,7 +79,8 @@ TEST(ModelConfigTest, ParsesImageConfigAndAppliesDefaults) {
   EXPECT_EQ(config->name(), "quality_inspection");
   EXPECT_EQ(config->platform(), "torchscript");
   EXPECT_EQ(config->device(), "auto");
-  EXPECT_EQ(config->instance_count(), 1);
+  // 0: the server decides (one execution per core its threads leave).
+  EXPECT_EQ(config->instance_count(), 0);
   EXPECT_EQ(config->version_policy().latest().num_versions(), 1u);
   EXPECT_EQ(config->dynamic_batching().max_queue_size(), kDefaultMaxQueueSize);
   EXPECT_THAT(config->dynamic_batching().preferred_batch_size(),

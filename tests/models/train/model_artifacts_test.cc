@@ -94,9 +94,10 @@ TEST_F(ModelArtifactsTest,
   ASSERT_TRUE(WriteModelConfig(dir + "/config.pbtxt", *written).ok());
   ASSERT_TRUE(ReconcileModelConfig(dir, TabularConfig("z"), false).ok());
   EXPECT_EQ(LoadModelConfig(dir + "/config.pbtxt")->instance_count(), 3);
-  // --overwrite-config brings the trainer's serving defaults back.
+  // --overwrite-config brings the trainer's serving defaults back (here
+  // none: 0, the server's default).
   ASSERT_TRUE(ReconcileModelConfig(dir, TabularConfig("z"), true).ok());
-  EXPECT_EQ(LoadModelConfig(dir + "/config.pbtxt")->instance_count(), 1);
+  EXPECT_EQ(LoadModelConfig(dir + "/config.pbtxt")->instance_count(), 0);
 }
 
 TEST_F(ModelArtifactsTest, ContractChangesNameTheFieldsClientsSee) {

@@ -9,13 +9,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAILED: $*"; exit 1; }
 quick=(--model-repository "$golden/repo" --min-seconds 0 --min-iterations 2
-       --warmup-runs 1 --torch-threads 1)
+       --warmup-runs 1)
 
 "$bench" "${quick[@]}" --model quality_inspection --file "$golden/images/crack.png" \
   --batch-sizes 1,2,4 --json > "$work/quality.jsonl" 2> "$work/err" ||
   { cat "$work/err"; fail "quality_inspection"; }
 "$bench" "${quick[@]}" --model efficiency_prediction --rows "$golden/rows.csv" \
-  --batch-sizes 1,8 > "$work/efficiency.txt" 2> "$work/err" ||
+  --batch-sizes 1,8 --streams 2 > "$work/efficiency.txt" 2> "$work/err" ||
   { cat "$work/err"; fail "efficiency_prediction"; }
 cat "$work/quality.jsonl" "$work/efficiency.txt"
 
@@ -27,11 +27,12 @@ for l in lines:
     assert l["model"] == "quality_inspection" and l["iterations"] >= 2, l
     for key in ("preprocess_us", "stack_us", "compute_us", "first_compute_us"):
         assert l[key] >= 0, (key, l)
-    assert abs(l["per_sample_us"] - (l["preprocess_us"] + l["stack_us"] +
-               l["compute_us"]) / l["batch_size"]) < 1e-6 * l["per_sample_us"] + 1e-9, l
+    assert l["streams"] >= 1 and l["torch_threads"] == 1, l
+    assert abs(l["per_sample_us"] * l["samples_per_second"] - 1e6) < 1e-3, l
 assert sum(l["best"] for l in lines) == 1, lines
 PY
-grep -q "efficiency_prediction v1 on cpu" "$work/efficiency.txt" || fail "table title"
+grep -q "efficiency_prediction v1 on cpu, .*: 2 stream(s) of 1 LibTorch thread(s)" \
+  "$work/efficiency.txt" || fail "table title"
 [[ $(grep -c "^ *[18] " "$work/efficiency.txt") == 2 ]] || fail "one table row per size"
 grep -q "<- best" "$work/efficiency.txt" || fail "best size marked"
 

@@ -28,9 +28,11 @@ using ::testing::HasSubstr;
 lineserve::v1::ModelConfig TwoInputConfig() {
   lineserve::v1::ModelConfig config =
       ::lineserve::testing::TwoInputConfig("two_inputs");
-  // Only a full batch of four closes before a minute has passed.
+  // Only a full batch of four closes before a minute has passed, even on
+  // an idle model.
   config.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
       60'000'000);
+  config.mutable_dynamic_batching()->set_wait_when_idle(true);
   return config;
 }
 

@@ -200,13 +200,24 @@ TEST(ServableModelTest, MissingBackendIsInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Submits rows {1, i} for i < n to a TabularConfig() model.
+void SubmitRows(const ServableModel& servable, int n, Answer* answers,
+                absl::Notification* done) {
+  for (int i = 0; i < n; ++i) {
+    servable.Submit(MakeTask(TabularConfig(), {1.0f, static_cast<float>(i)},
+                             &answers[i], &done[i]));
+  }
+}
+
 TEST(ServableModelTest, DestructionAnswersQueuedTasks) {
-  // A fake clock and a long delay: nothing leaves the queue on its own.
+  // A fake clock and a long delay, waited out even on an idle model:
+  // nothing leaves the queue on its own.
   FakeClock clock;
   ServableModelOptions options;
   options.config = TabularConfig();
   options.config.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
       3600 * 1000000LL);
+  options.config.mutable_dynamic_batching()->set_wait_when_idle(true);
   options.config.mutable_dynamic_batching()->clear_preferred_batch_size();
   options.version = 1;
   options.clock = &clock;
@@ -216,16 +227,39 @@ TEST(ServableModelTest, DestructionAnswersQueuedTasks) {
 
   Answer answers[3];
   absl::Notification done[3];
-  for (int i = 0; i < 3; ++i) {
-    (*servable)->Submit(MakeTask(TabularConfig(), {1.0f, static_cast<float>(i)},
-                                 &answers[i], &done[i]));
-  }
+  SubmitRows(**servable, 3, answers, done);
   EXPECT_EQ((*servable)->queue_depth(), 3);
   servable->reset();  // drains: every task is answered before it returns
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(done[i].HasBeenNotified()) << i;
     ASSERT_TRUE(answers[i].status.ok()) << answers[i].status;
     EXPECT_THAT(Floats(answers[i].result.outputs[0]), ElementsAre(1.0f + i));
+  }
+}
+
+TEST(ServableModelTest, InstanceCountZeroRunsTheServersDefaultOfWorkers) {
+  // Three workers: three batches of one are in the backend at once.
+  ServableModelOptions options;
+  options.config = TabularConfig();
+  options.config.set_max_batch_size(1);
+  options.config.mutable_dynamic_batching()->clear_preferred_batch_size();
+  options.config.set_instance_count(0);
+  options.default_instance_count = 3;
+  options.version = 1;
+  auto backend = SumBackend(options.config);
+  absl::Notification release;
+  backend->BlockUntil(&release);
+  options.backend = backend;
+  auto servable = ServableModel::Create(std::move(options));
+  ASSERT_TRUE(servable.ok()) << servable.status();
+  Answer answers[3];
+  absl::Notification done[3];
+  SubmitRows(**servable, 3, answers, done);
+  EXPECT_TRUE(backend->WaitForRuns(3));
+  release.Notify();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(done[i].WaitForNotificationWithTimeout(kTestTimeout)) << i;
+    EXPECT_TRUE(answers[i].status.ok()) << answers[i].status;
   }
 }
 
