@@ -57,16 +57,18 @@ ROWS=${BENCH_ROWS:-$VAR/data/production.csv}
 latest() { ls "$REPO/$1" | grep -E '^[0-9]+$' | sort -n | tail -n 1; }
 
 if [[ $QUICK == 1 ]]; then
+  SETTLE=0
   sizes=1,2,4
-  range=1:2:x2
+  concurrencies="1 2"
   rows_range=1:2:x2
   perf_windows=(--window-ms 300 --max-windows 3 --warmup 4)
   poisson_windows=(--window-ms 500 --max-windows 3 --warmup 4)
   bench_time=(--min-seconds 0 --min-iterations 3)
 else
+  SETTLE=1
   sizes=1,2,4,8,16,32,64
-  range=1:64:x2
-  rows_range=1:8:x2
+  concurrencies="1 2 4 8 16 32 64"
+  rows_range=1:4:x2  # x 64 rows fills the default queue of 256 at 4
   perf_windows=(--window-ms 2000 --max-windows 6 --warmup 32)
   poisson_windows=(--window-ms 5000 --max-windows 6 --warmup 32)
   bench_time=(--min-seconds 2 --min-iterations 5)
@@ -126,14 +128,26 @@ ADDR="127.0.0.1:$(cat "$WORK/port")"
 
 perf() {  # out model what... : one perf run, its steps appended to out
   local out=$1 model=$2; shift 2
-  "$CLI" perf --server "$ADDR" --model "$model" --json "$@" | tee -a "$out"
+  # The previous run's connections close and the server's threads settle.
+  sleep "$SETTLE"
+  # A step with failed calls still reports them (and the report judges
+  # them); perf's exit status 1 does not end the run.
+  { "$CLI" perf --server "$ADDR" --model "$model" --json "$@" || true; } | tee -a "$out"
 }
 echo "== served, closed loop (lineserve-cli perf)"
-for mode in on off; do
-  perf "$WORK/served.jsonl" "quality_inspection_batching_$mode" --file "$IMAGE" \
-    --concurrency-range "$range" "${perf_windows[@]}"
-  perf "$WORK/served.jsonl" "efficiency_prediction_batching_$mode" --rows "$ROWS" \
-    --concurrency-range "$range" "${perf_windows[@]}"
+# On and off alternate at each concurrency, so that both sides of a ratio
+# are measured minutes apart at most, whatever the machine's drift.
+for c in $concurrencies; do
+  for mode in on off; do
+    perf "$WORK/served.jsonl" "quality_inspection_batching_$mode" --file "$IMAGE" \
+      --concurrency "$c" "${perf_windows[@]}"
+  done
+done
+for c in $concurrencies; do
+  for mode in on off; do
+    perf "$WORK/served.jsonl" "efficiency_prediction_batching_$mode" --rows "$ROWS" \
+      --concurrency "$c" "${perf_windows[@]}"
+  done
 done
 
 # Rows per call as the in-process sweep batches them: the served side of

@@ -173,6 +173,9 @@ class Report:
                      f"{100 * rows / limit['samples_per_second']:.0f}% | "
                      f"{s['latency_ms_p50']:.2f} | {s['latency_ms_p95']:.2f} | "
                      f"{s['latency_ms_p99']:.2f} | {s['mean_compute_us']:.0f} |")
+        failures = sum(s["failures"] for s in self.served_rows)
+        self.check(f"efficiency_prediction, {per_call} rows per call: no failed calls",
+                   str(failures), failures == 0)
         best = max(s["throughput_rps"] * per_call for s in self.served_rows)
         share = best / limit["samples_per_second"]
         self.out()

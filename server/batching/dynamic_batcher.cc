@@ -39,8 +39,8 @@ class DynamicBatcher::Core {
   };
 
   // Blocks until there is something to answer or compute; nullopt once shut
-  // down and drained. `finished_batch`: the caller has just computed one.
-  std::optional<Work> WaitForWork(bool finished_batch);
+  // down and drained.
+  std::optional<Work> WaitForWork();
   void WaitLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProcessWork(Work work);
   // Runs `batch` as one backend call per distinct input shape.
@@ -66,8 +66,6 @@ class DynamicBatcher::Core {
   absl::CondVar work_cv_;  // signalled on Submit, Wake and shutdown
   BatchQueue queue_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  // Workers computing a batch now.
-  int computing_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 thread_local const DynamicBatcher::Core* DynamicBatcher::Core::current_core_ =
@@ -207,25 +205,22 @@ int DynamicBatcher::Core::queue_depth() const {
 void DynamicBatcher::Core::WorkerLoop(int index) {
   current_core_ = this;
   NameThisThread(index, model_name_);
-  bool finished_batch = false;
-  while (std::optional<Work> work = WaitForWork(finished_batch)) {
-    finished_batch = !work->polled.batch.empty();
+  while (std::optional<Work> work = WaitForWork()) {
     ProcessWork(std::move(*work));
   }
 }
 
-std::optional<DynamicBatcher::Core::Work> DynamicBatcher::Core::WaitForWork(
-    bool finished_batch) {
+std::optional<DynamicBatcher::Core::Work> DynamicBatcher::Core::WaitForWork() {
   absl::MutexLock lock(&mu_);
-  if (finished_batch) --computing_;
   while (true) {
     const absl::Time now = clock_->Now();
-    // A partial batch goes now when draining, and when nothing computes:
-    // waiting for company only pays while a batch is running.
-    const bool release_partial =
-        shutting_down_ || (!wait_when_idle_ && computing_ == 0);
+    // A worker here is free, so by default a partial batch goes now: the
+    // requests that arrive while batches compute queue up and leave
+    // together with the next free worker, and waiting with a free worker
+    // would only leave a core idle (BENCHMARKS.md). wait_when_idle waits
+    // out the delay; draining never waits.
+    const bool release_partial = shutting_down_ || !wait_when_idle_;
     BatchQueue::PollResult polled = queue_.Poll(now, release_partial);
-    if (!polled.batch.empty()) ++computing_;
     if (!polled.empty()) {
       if (observer_ != nullptr) {
         observer_->OnQueueDepth(static_cast<int>(queue_.size()));

@@ -71,11 +71,11 @@ struct DynamicBatcherOptions {
   // Used in status messages and worker thread names.
   std::string model_name;
 
-  // false (default): when no worker is computing a batch, whatever is
-  // queued is released at once (up to max_batch_size): an idle batcher adds
-  // no delay, and batches form from the requests that queue while a batch
-  // computes. true: a partial batch waits out max_queue_delay even when
-  // the batcher is idle (the classic rule).
+  // false (default): a free worker takes whatever is queued at once (up to
+  // max_batch_size): an idle batcher adds no delay, and batches form from
+  // the requests that queue while every worker computes. true: a partial
+  // batch waits out max_queue_delay even with a worker free (the classic
+  // rule, for backends that gain much from fuller batches, like GPUs).
   bool wait_when_idle = false;
 
   // Optional metrics hooks. Not owned; must outlive the batcher.
