@@ -214,26 +214,16 @@ absl::Status CheckEveryModelReady(const ModelRepository& repository) {
   return absl::OkStatus();
 }
 
-int Cores() {
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 int TorchThreads() {
-  return absl::GetFlag(FLAGS_torch_threads) > 0
-             ? absl::GetFlag(FLAGS_torch_threads)
-             : Cores();
+  return IntraOpThreads(absl::GetFlag(FLAGS_torch_threads));
 }
-
-// Executions of a model that leaves instance_count at 0: the cores the
-// intra-op threads leave. On small CPUs several one-thread executions beat
-// one execution spread over every core (BENCHMARKS.md).
-int DefaultInstanceCount() { return std::max(1, Cores() / TorchThreads()); }
 
 absl::Status ConfigureThreads() {
   RETURN_IF_ERROR(ConfigureLibTorchThreads(TorchThreads(), 1));
-  Log(absl::StrCat("LibTorch intra-op threads: ", TorchThreads(),
-                   "; default instance_count: ", DefaultInstanceCount(),
-                   "; allocator: ", AllocatorName()));
+  Log(absl::StrCat(
+      "LibTorch intra-op threads: ", TorchThreads(),
+      "; default instance_count: ", DefaultInstanceCount(TorchThreads()),
+      "; allocator: ", AllocatorName()));
   return absl::OkStatus();
 }
 
@@ -246,7 +236,7 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> LoadRepository(
   options.device_override = absl::GetFlag(FLAGS_device);
   options.backends = backends;
   options.observer = observer;
-  options.default_instance_count = DefaultInstanceCount();
+  options.default_instance_count = DefaultInstanceCount(TorchThreads());
   if (metrics != nullptr) {
     options.observer_factory = metrics->batcher_observer_factory();
   }

@@ -12,9 +12,9 @@
 
 namespace lineserve {
 
-// First thing in main(): with mimalloc, reserves an arena of address space
-// (committed only as it is used) so that large blocks are recycled in the
-// process instead of being mapped and unmapped per call, and keeps freed
+// First thing in main(): with mimalloc, maps an arena up front (backed by
+// memory only as its pages are first written) so that large blocks are recycled
+// in the process instead of being mapped and unmapped per call, and keeps freed
 // memory committed: the process stays at its peak working set. The
 // arena's size is min(4 GiB, half the physical memory), or
 // MIMALLOC_RESERVE_OS_MEMORY when set (mimalloc reads its MIMALLOC_*

@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -480,6 +481,22 @@ absl::Status RegisterTorchScriptBackend(BackendRegistry& registry) {
         if (!backend.ok()) return backend.status();
         return std::unique_ptr<Backend>(*std::move(backend));
       });
+}
+
+namespace {
+
+int Cores() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
+int IntraOpThreads(int requested) {
+  return requested > 0 ? requested : Cores();
+}
+
+int DefaultInstanceCount(int intra_op_threads) {
+  return std::max(1, Cores() / std::max(1, intra_op_threads));
 }
 
 absl::Status ConfigureLibTorchThreads(int intra_op_threads,

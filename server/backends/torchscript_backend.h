@@ -106,6 +106,15 @@ absl::Status RegisterTorchScriptBackend(BackendRegistry& registry);
 absl::Status ConfigureLibTorchThreads(int intra_op_threads,
                                       int inter_op_threads);
 
+// The intra-op threads a `--torch-threads` value asks for: itself when
+// > 0, else one per core.
+int IntraOpThreads(int requested);
+
+// Executions of a model that leaves instance_count at 0: the cores
+// `intra_op_threads` leave, at least 1. On small CPUs several one-thread
+// executions beat one execution spread over every core (BENCHMARKS.md).
+int DefaultInstanceCount(int intra_op_threads);
+
 }  // namespace lineserve
 
 #endif  // LINESERVE_SERVER_BACKENDS_TORCHSCRIPT_BACKEND_H_

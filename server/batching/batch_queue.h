@@ -84,8 +84,9 @@ class BatchQueue {
   //   - at least max_batch_size are queued: max_batch_size of them;
   //   - else at least one preferred size is queued: the largest such size;
   //   - else the oldest has waited >= max_queue_delay, or `flush` (the
-  //     batcher's call when draining at shutdown, and when no batch is
-  //     computing): all of them (fewer than max_batch_size).
+  //     batcher's call when draining at shutdown, and whenever a free worker
+  //     polls unless wait_when_idle): all of them (fewer than
+  //     max_batch_size).
   // Expired and cancelled tasks never reach a batch and never count towards
   // its size. Calls each remaining task's is_cancelled() once.
   PollResult Poll(absl::Time now, bool flush);

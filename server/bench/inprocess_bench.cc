@@ -293,11 +293,8 @@ void Print(const BenchOptions& options, const ServableModel& model,
 }
 
 absl::Status Run(const BenchOptions& options) {
-  const int cores =
-      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   Setup setup;
-  setup.torch_threads =
-      options.torch_threads > 0 ? options.torch_threads : cores;
+  setup.torch_threads = IntraOpThreads(options.torch_threads);
   RETURN_IF_ERROR(ConfigureLibTorchThreads(setup.torch_threads, 1));
   CapturingRegistry backends;
   RETURN_IF_ERROR(backends.Init());
@@ -319,10 +316,11 @@ absl::Status Run(const BenchOptions& options) {
                    BatchSizes(options, model->config().max_batch_size()));
   // As the server runs it: instance_count workers, or when the config
   // leaves that to the server, one per core the LibTorch threads leave.
-  setup.streams = options.streams > 0 ? options.streams
-                  : model->config().instance_count() > 0
-                      ? model->config().instance_count()
-                      : std::max(1, cores / setup.torch_threads);
+  setup.streams =
+      options.streams > 0
+          ? options.streams
+          : InstanceCount(model->config(),
+                          DefaultInstanceCount(setup.torch_threads));
   std::vector<Step> steps;
   for (int size : sizes) {
     ASSIGN_OR_RETURN(Step step, RunStep(*backends.loaded(), make, size,

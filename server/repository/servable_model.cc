@@ -67,6 +67,11 @@ absl::Status CheckPreprocessedInput(const std::vector<TensorSpec>& inputs,
 
 }  // namespace
 
+int InstanceCount(const ModelConfig& config, int default_instance_count) {
+  return std::max(1, config.instance_count() > 0 ? config.instance_count()
+                                                 : default_instance_count);
+}
+
 ServableModel::ServableModel(ServableModelOptions options)
     : config_(std::move(options.config)),
       version_(options.version),
@@ -131,9 +136,7 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
 
   DynamicBatcherOptions batcher_options;
   batcher_options.queue = QueueOptionsFromConfig(config);
-  batcher_options.num_workers =
-      std::max(1, config.instance_count() > 0 ? config.instance_count()
-                                              : default_instances);
+  batcher_options.num_workers = InstanceCount(config, default_instances);
   batcher_options.clock = clock;
   batcher_options.model_name = config.name();
   batcher_options.wait_when_idle = config.dynamic_batching().wait_when_idle();

@@ -53,6 +53,11 @@ struct ServableModelOptions {
   std::unique_ptr<BatcherObserver> observer;
 };
 
+// Executions of `config`'s model side by side: its instance_count, or
+// `default_instance_count` when that is 0; at least 1.
+int InstanceCount(const lineserve::v1::ModelConfig& config,
+                  int default_instance_count);
+
 class ServableModel {
  public:
   // Builds the preprocessing from the config and starts the batcher:
