@@ -101,9 +101,10 @@ USER 10001:10001
 WORKDIR /var/lib/lineserve
 # Models (and the trainer's data) live here: mount a volume or a host folder.
 VOLUME ["/var/lib/lineserve"]
-# 8500 gRPC (lineserve.v1, Open Inference Protocol v2, grpc.health.v1,
-# reflection), 8501 HTTP (Open Inference Protocol REST, /metrics), 8502 GET
-# /metrics.
+# 8500 gRPC (lineserve.v1, Open Inference Protocol v2, grpc.health.v1;
+# reflection only with --grpc-reflection), 8501 HTTP (Open Inference Protocol
+# REST, /metrics), 8502 GET /metrics. Every interface: the published ports
+# are the boundary (README "Security": --tls-cert/--tls-key/--tls-client-ca).
 EXPOSE 8500 8501 8502
 # grpc.health.v1 Check of the overall status over loopback: SERVING only
 # while every model has a ready version (readiness), so the container turns

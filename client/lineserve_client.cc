@@ -6,9 +6,33 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include "absl/strings/str_cat.h"
+#include "models/base/file_util.h"
 
 namespace lineserve {
 namespace {
+
+// PEM files are small; a larger one is not what the caller meant.
+constexpr size_t kMaxPemBytes = 1 << 20;
+
+absl::StatusOr<std::string> ReadPem(const std::string& what,
+                                    const std::string& path) {
+  absl::StatusOr<std::string> pem = ReadFile(path, kMaxPemBytes);
+  if (!pem.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", pem.status().message()));
+  }
+  return pem;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Credentials(
+    const ClientTlsOptions& tls) {
+  if (!tls.enabled) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls.root_certs_pem;
+  ssl.pem_cert_chain = tls.cert_chain_pem;
+  ssl.pem_private_key = tls.private_key_pem;
+  return grpc::SslCredentials(ssl);
+}
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(std::chrono::system_clock::now() +
@@ -27,6 +51,32 @@ absl::StatusOr<Response> Unary(absl::Duration timeout, Call&& call) {
 
 }  // namespace
 
+absl::StatusOr<ClientTlsOptions> ReadClientTlsFiles(
+    const std::string& ca_path, const std::string& cert_path,
+    const std::string& key_path, const std::string& server_name) {
+  if (cert_path.empty() != key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "a TLS client certificate needs its key, and a key its certificate");
+  }
+  ClientTlsOptions tls;
+  tls.enabled = true;
+  tls.server_name = server_name;
+  if (!ca_path.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem("TLS CA", ca_path);
+    if (!ca.ok()) return ca.status();
+    tls.root_certs_pem = *std::move(ca);
+  }
+  if (!cert_path.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem("TLS certificate", cert_path);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPem("TLS key", key_path);
+    if (!key.ok()) return key.status();
+    tls.cert_chain_pem = *std::move(cert);
+    tls.private_key_pem = *std::move(key);
+  }
+  return tls;
+}
+
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
@@ -38,8 +88,11 @@ LineserveClient::LineserveClient(const ClientOptions& options)
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
-  channel_ = grpc::CreateCustomChannel(
-      options.server, grpc::InsecureChannelCredentials(), args);
+  if (options.tls.enabled && !options.tls.server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls.server_name);
+  }
+  channel_ =
+      grpc::CreateCustomChannel(options.server, Credentials(options.tls), args);
   inspection_ = lineserve::v1::QualityInspection::NewStub(channel_);
   efficiency_ = lineserve::v1::EfficiencyPrediction::NewStub(channel_);
   models_ = lineserve::v1::ModelService::NewStub(channel_);

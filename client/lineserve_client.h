@@ -1,6 +1,7 @@
 // A small synchronous C++ client for lineserve's gRPC APIs.
 //
-// One channel per client; calls are thread-safe and may run concurrently.
+// One channel per client, plaintext or TLS (mutual TLS with a client
+// certificate); calls are thread-safe and may run concurrently.
 // Every call carries the configured timeout as its gRPC deadline. Errors
 // come back as absl::Status with the server's code and message.
 #ifndef LINESERVE_CLIENT_LINESERVE_CLIENT_H_
@@ -20,6 +21,31 @@
 
 namespace lineserve {
 
+// TLS for the channel. PEM text, not paths, so a caller may hold it in
+// memory; ReadClientTlsFiles() reads files.
+struct ClientTlsOptions {
+  // false: a plaintext channel (the other fields are ignored).
+  bool enabled = false;
+  // Certificate authorities trusted to sign the server's certificate;
+  // empty: gRPC's default roots (the system's).
+  std::string root_certs_pem;
+  // For mutual TLS: this client's certificate chain and its private key;
+  // both or neither.
+  std::string cert_chain_pem;
+  std::string private_key_pem;
+  // The name the server's certificate must hold, instead of the host in
+  // ClientOptions::server (e.g. connecting to an IP address whose
+  // certificate names a host). Empty: the host.
+  std::string server_name;
+};
+
+// TLS options from PEM files: `ca_path` (empty: default roots), `cert_path`
+// and `key_path` (both or neither). INVALID_ARGUMENT naming the file that
+// cannot be read, or when only one of cert and key is given.
+absl::StatusOr<ClientTlsOptions> ReadClientTlsFiles(
+    const std::string& ca_path, const std::string& cert_path,
+    const std::string& key_path, const std::string& server_name = "");
+
 struct ClientOptions {
   std::string server = "127.0.0.1:8500";  // host:port
   absl::Duration timeout = absl::Seconds(10);
@@ -27,6 +53,8 @@ struct ClientOptions {
   // Sent as `authorization: Bearer <admin_token>` on the model-control
   // calls (LoadModel, UnloadModel, ReloadModel) when not empty.
   std::string admin_token;
+  // Plaintext unless tls.enabled.
+  ClientTlsOptions tls;
 };
 
 class LineserveClient {

@@ -2,13 +2,17 @@
 //
 //   lineserve-server --model-repository DIR [--grpc-address HOST:PORT]
 //                    [--metrics-address HOST:PORT]
+//                    [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 //
 // Prometheus metrics are served over HTTP at /metrics on --metrics-address.
+// With --tls-cert/--tls-key every port (gRPC, HTTP, metrics) serves TLS
+// only; --tls-client-ca makes it mutual TLS on every port.
 //
 // SIGHUP: rescan the model repository (new versions load, removed models
 // unload). SIGINT/SIGTERM: health goes NOT_SERVING, new calls are refused,
 // accepted calls finish (within --shutdown-grace-seconds), models drain, exit
 // 0.
+#include <grpc/support/log.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -28,18 +32,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/stubs/logging.h"
 #include "models/base/allocator.h"
 #include "models/base/file_util.h"
+#include "models/base/log.h"
 #include "models/base/status_macros.h"
 #include "server/backends/backend_registry.h"
 #include "server/backends/torchscript_backend.h"
 #include "server/http/http_server.h"
 #include "server/inference/inference_pipeline.h"
+#include "server/inference/request_log.h"
 #include "server/metrics/gpu_memory.h"
 #include "server/metrics/server_metrics.h"
 #include "server/repository/model_repository.h"
 #include "server/repository/observer_list.h"
 #include "server/repository/repository_poller.h"
+#include "server/security/tls_credentials.h"
 #include "server/service/domain_services.h"
 #include "server/service/health_reporter.h"
 #include "server/service/line_server.h"
@@ -47,7 +55,9 @@
 
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:8500",
           "host:port to serve gRPC on; port 0 picks a free port (logged, and "
-          "written to --port_file)");
+          "written to --port_file). The default listens on every interface "
+          "(for containers); use 127.0.0.1:8500 or one interface's address "
+          "elsewhere, and --tls_cert/--tls_key on untrusted networks");
 ABSL_FLAG(std::string, model_repository, "",
           "model repository folder: <model>/config.pbtxt and "
           "<model>/<version>/model.pt (required)");
@@ -61,6 +71,12 @@ ABSL_FLAG(int, torch_threads, 1,
 ABSL_FLAG(std::string, device, "",
           "run every model on this device (auto, cpu, cuda:N) instead of "
           "each config's device");
+ABSL_FLAG(int64_t, decode_memory_bytes, int64_t{512} << 20,
+          "memory every image being decoded at once may take together "
+          "(estimated from each image's header); an image that does not "
+          "fit beside the others is refused with RESOURCE_EXHAUSTED. Each "
+          "image alone is bounded by its model's image.max_pixels and "
+          "image.max_decoded_bytes (64 MiB of samples by default)");
 ABSL_FLAG(std::string, port_file, "",
           "write the port actually listened on to this file once serving");
 ABSL_FLAG(double, shutdown_grace_seconds, 10.0,
@@ -69,7 +85,8 @@ ABSL_FLAG(std::string, metrics_address, "0.0.0.0:8502",
           "host:port to serve Prometheus metrics on (GET /metrics); port 0 "
           "picks a free port (logged, and written to --metrics_port_file); "
           "empty: no metrics port of their own (GET /metrics is still served "
-          "on --http-address when that is set)");
+          "on --http-address when that is set). The default listens on every "
+          "interface (for containers); HTTPS with --tls_cert/--tls_key");
 ABSL_FLAG(std::string, metrics_port_file, "",
           "write the port metrics are actually served on to this file");
 ABSL_FLAG(std::vector<std::string>, metric_lines, {},
@@ -86,9 +103,24 @@ ABSL_FLAG(std::string, http_address, "",
           "host:port for the Open Inference Protocol's HTTP/REST endpoints "
           "(/v2/...) and GET /metrics, one multi-threaded listener; port 0 "
           "picks a free port (logged, and written to --http-port-file); "
-          "empty (the default) serves no HTTP");
+          "empty (the default) serves no HTTP; HTTPS with --tls_cert/"
+          "--tls_key");
 ABSL_FLAG(std::string, http_port_file, "",
           "write the port HTTP is actually served on to this file");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain (the server's certificate first): gRPC, "
+          "--http_address and --metrics_address serve TLS only; needs "
+          "--tls_key");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key (unencrypted) of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM certificate authority for mutual TLS: every client (gRPC, "
+          "HTTP, metrics scrapers) must present a certificate it signed, or "
+          "is refused; needs --tls_cert and --tls_key");
+ABSL_FLAG(bool, grpc_reflection, false,
+          "serve gRPC server reflection (grpcurl list/describe without the "
+          "protos); for development, off by default: it maps the API for "
+          "anyone who can connect");
 ABSL_FLAG(int64_t, http_max_body_bytes, 16 << 20,
           "larger HTTP request bodies are refused with 413");
 ABSL_FLAG(int, http_max_connections, 256,
@@ -110,15 +142,49 @@ ABSL_FLAG(bool, exit_on_load_failure, false,
           "orchestrators that prefer a crash loop to a pod that is not "
           "ready)");
 ABSL_FLAG(std::string, log_level, "info",
-          "info: log start-up, models and shutdown; warning: problems only");
+          "debug: also every request and model load details; info: "
+          "start-up, models, failed requests (rate-limited) and shutdown; "
+          "warning: problems only; error: failures only");
+ABSL_FLAG(std::string, log_format, "text",
+          "text: one line per event (time, level, component, message, "
+          "key=value); json: one JSON object per line (ts, level, component, "
+          "msg and the fields), for log shippers");
 
 namespace lineserve {
 namespace {
 
-bool g_verbose = true;
+constexpr char kLogComponent[] = "main";
 
-void Log(const std::string& message) {
-  if (g_verbose) std::cerr << "lineserve-server: " << message << std::endl;
+void Log(const std::string& message) { LogInfo(kLogComponent, message); }
+
+// --log-level and --log-format on the process's logger, and gRPC's and
+// protobuf's own messages through it, so every line has one format.
+absl::Status ConfigureLogging() {
+  ASSIGN_OR_RETURN(const LogLevel level,
+                   ParseLogLevel(absl::GetFlag(FLAGS_log_level)));
+  ASSIGN_OR_RETURN(const LogFormat format,
+                   ParseLogFormat(absl::GetFlag(FLAGS_log_format)));
+  Logger::Default().set_level(level);
+  Logger::Default().set_format(format);
+  gpr_set_log_function([](gpr_log_func_args* args) {
+    const LogLevel level =
+        args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
+        : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
+                                                  : LogLevel::kDebug;
+    Logger::Default().Log(level, "grpc-core", args->message,
+                          {{"file", args->file}, {"line", args->line}});
+  });
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel severity,
+                                     const char* file, int line,
+                                     const std::string& message) {
+    const LogLevel level =
+        severity == google::protobuf::LOGLEVEL_INFO      ? LogLevel::kInfo
+        : severity == google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarning
+                                                         : LogLevel::kError;
+    Logger::Default().Log(level, "protobuf", message,
+                          {{"file", file}, {"line", line}});
+  });
+  return absl::OkStatus();
 }
 
 // Writes `port` to `path` atomically: a script polling the file never reads
@@ -130,15 +196,37 @@ void WritePortFile(const std::string& path, int port) {
   std::rename(tmp.c_str(), path.c_str());
 }
 
+// The TLS material of --tls-cert, --tls-key and --tls-client-ca, checked;
+// empty without them.
+absl::StatusOr<TlsCredentials> LoadTls() {
+  TlsFiles files;
+  files.cert_path = absl::GetFlag(FLAGS_tls_cert);
+  files.key_path = absl::GetFlag(FLAGS_tls_key);
+  files.client_ca_path = absl::GetFlag(FLAGS_tls_client_ca);
+  absl::StatusOr<TlsCredentials> tls = LoadTlsCredentials(files);
+  if (!tls.ok()) {
+    // A bad file is the operator's to fix: a usage error, not a crash.
+    return absl::InvalidArgumentError(tls.status().message());
+  }
+  if (tls->enabled()) {
+    Log(tls->mutual() ? "TLS on every port; clients need a certificate "
+                        "signed by --tls-client-ca (mutual TLS)"
+                      : "TLS on every port");
+  }
+  return tls;
+}
+
 // Metrics per the flags: on their own port (--metrics-address) and/or at
 // /metrics of the HTTP listener (--http-address); null when neither is set.
-absl::StatusOr<std::unique_ptr<ServerMetrics>> StartMetrics() {
+absl::StatusOr<std::unique_ptr<ServerMetrics>> StartMetrics(
+    const TlsCredentials& tls) {
   const std::string address = absl::GetFlag(FLAGS_metrics_address);
   if (address.empty() && absl::GetFlag(FLAGS_http_address).empty()) {
     return nullptr;
   }
   ServerMetricsOptions options;
   options.address = address;
+  options.tls = tls;
   options.allowed_lines = absl::GetFlag(FLAGS_metric_lines);
   options.allowed_stations = absl::GetFlag(FLAGS_metric_stations);
   options.max_label_values = absl::GetFlag(FLAGS_max_label_values);
@@ -153,8 +241,8 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> StartMetrics() {
                    ServerMetrics::Create(std::move(options)));
   if (address.empty()) return metrics;
   const std::string host = address.substr(0, address.rfind(':'));
-  Log(absl::StrCat("serving metrics on http://", host, ":", metrics->port(),
-                   "/metrics"));
+  Log(absl::StrCat("serving metrics on ", tls.enabled() ? "https" : "http",
+                   "://", host, ":", metrics->port(), "/metrics"));
   WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), metrics->port());
   return metrics;
 }
@@ -237,6 +325,12 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> LoadRepository(
   options.backends = backends;
   options.observer = observer;
   options.default_instance_count = DefaultInstanceCount(TorchThreads());
+  // Lives as long as the process: servables may outlive the repository
+  // briefly while their last calls finish.
+  static auto* const decode_memory =
+      new preprocess::DecodeMemory(static_cast<uint64_t>(
+          std::max<int64_t>(1, absl::GetFlag(FLAGS_decode_memory_bytes))));
+  options.decode_memory = decode_memory;
   if (metrics != nullptr) {
     options.observer_factory = metrics->batcher_observer_factory();
   }
@@ -269,7 +363,8 @@ void ServeUntilSignalled(LineServer& server, ModelRepository& repository,
     while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
       Log("SIGHUP: rescanning the model repository");
       if (absl::Status status = repository.Rescan(); !status.ok()) {
-        Log(absl::StrCat("rescan failed: ", status.message()));
+        LogWarning(kLogComponent, "rescan failed",
+                   {{"error", status.message()}});
       }
     }
     Log(absl::StrCat("signal ", signal_number,
@@ -289,11 +384,12 @@ absl::Status Serve(const sigset_t& signals) {
       const ModelControlMode mode,
       ParseModelControlMode(absl::GetFlag(FLAGS_model_control_mode)));
   ASSIGN_OR_RETURN(std::string admin_token, ReadAdminToken());
+  ASSIGN_OR_RETURN(const TlsCredentials tls, LoadTls());
   BackendRegistry backends;
   RETURN_IF_ERROR(RegisterTorchScriptBackend(backends));
   // Before the repository: it reports every load to the metrics and to the
   // health reporter, and is destroyed before them.
-  ASSIGN_OR_RETURN(std::unique_ptr<ServerMetrics> metrics, StartMetrics());
+  ASSIGN_OR_RETURN(std::unique_ptr<ServerMetrics> metrics, StartMetrics(tls));
   HealthReporter health;
   RepositoryObserverList observers({metrics.get(), &health});
   // Forgotten before the repository goes, on every way out: a scrape must
@@ -312,26 +408,33 @@ absl::Status Serve(const sigset_t& signals) {
         [repo = repository.get()] { return repo->List(); });
   }
 
+  RequestLog request_log;
   InferencePipelineOptions pipeline_options;
   pipeline_options.repository = repository.get();
   pipeline_options.observer = metrics.get();
+  pipeline_options.request_log = &request_log;
   InferencePipeline pipeline(pipeline_options);
   ModelServiceOptions model_service;
   model_service.repository = repository.get();
   model_service.mode = mode;
   model_service.admin_token = std::move(admin_token);
   model_service.observer = metrics.get();
+  model_service.request_log = &request_log;
   DomainServices services(&pipeline, std::move(model_service), metrics.get());
   LineServerOptions options;
   options.address = absl::GetFlag(FLAGS_grpc_address);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.tls = tls;
+  options.reflection = absl::GetFlag(FLAGS_grpc_reflection);
   ASSIGN_OR_RETURN(std::unique_ptr<LineServer> server,
                    LineServer::Start(options, services.hosted()));
   health.Attach(server.get(), repository.get(), services.hosted());
   const std::string host =
       options.address.substr(0, options.address.rfind(':'));
-  Log(absl::StrCat("serving gRPC on ", host, ":", server->port(),
-                   " (model control: ", ModelControlModeName(mode), ")"));
+  Log(absl::StrCat("serving gRPC", tls.enabled() ? " (TLS)" : "", " on ", host,
+                   ":", server->port(),
+                   " (model control: ", ModelControlModeName(mode),
+                   options.reflection ? "; reflection on" : "", ")"));
   WritePortFile(absl::GetFlag(FLAGS_port_file), server->port());
 
   std::unique_ptr<OipHttp> oip_http;
@@ -347,14 +450,25 @@ absl::Status Serve(const sigset_t& signals) {
     http_options.max_body_bytes = static_cast<size_t>(
         std::max<int64_t>(0, absl::GetFlag(FLAGS_http_max_body_bytes)));
     http_options.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+    http_options.tls = tls;
     ASSIGN_OR_RETURN(
         http, HttpServer::Start(http_options, [h = oip_http.get()](
                                                   const HttpRequest& request) {
-          return h->Handle(request);
+          HttpResponse response = h->Handle(request);
+          // An access line at debug; failed inferences are also logged by
+          // the request log at info.
+          LogDebug("http", "request",
+                   {{"method", TruncateForLog(request.method, 16)},
+                    {"path", TruncateForLog(request.path, 128)},
+                    {"status", response.status},
+                    {"peer", request.peer},
+                    {"bytes_in", request.body.size()},
+                    {"bytes_out", response.body.size()}});
+          return response;
         }));
-    Log(absl::StrCat("serving HTTP (/v2, /metrics) on ",
-                     http_address.substr(0, http_address.rfind(':')), ":",
-                     http->port()));
+    Log(absl::StrCat(
+        "serving HTTP", tls.enabled() ? "S" : "", " (/v2, /metrics) on ",
+        http_address.substr(0, http_address.rfind(':')), ":", http->port()));
     WritePortFile(absl::GetFlag(FLAGS_http_port_file), http->port());
   }
   std::unique_ptr<RepositoryPoller> poller;
@@ -382,15 +496,18 @@ int Main(int argc, char** argv) {
   std::vector<std::string> storage;
   std::vector<char*> args = NormalizeFlagNames(argc, argv, storage);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  g_verbose = absl::GetFlag(FLAGS_log_level) == "info";
+  if (absl::Status status = ConfigureLogging(); !status.ok()) {
+    LogError(kLogComponent, status.message());
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_model_repository).empty()) {
-    std::cerr << "lineserve-server: --model-repository is required (see "
-                 "--help)\n";
+    LogError(kLogComponent, "--model-repository is required (see --help)");
     return 2;
   }
   const sigset_t signals = BlockShutdownSignals();
   if (absl::Status status = Serve(signals); !status.ok()) {
-    std::cerr << "lineserve-server: " << status.message() << "\n";
+    LogError(kLogComponent, status.message(),
+             {{"code", absl::StatusCodeToString(status.code())}});
     return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   Log("stopped");

@@ -1,5 +1,6 @@
 #include "client/cli/cli_common.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -11,12 +12,33 @@ void Common::AddTo(CommandLine& cli) {
   cli.AddString("server", &server, "server address host:port");
   cli.AddDouble("timeout", &timeout_seconds, "deadline of each call, s");
   cli.AddBool("json", &json, "print one JSON object per answer");
+  cli.AddBool("tls", &tls,
+              "TLS to the server, trusting the system's CAs (implied by the "
+              "--tls-* files)");
+  cli.AddString("tls-ca", &tls_ca,
+                "PEM file of the CA that signed the server's certificate");
+  cli.AddString("tls-cert", &tls_cert,
+                "PEM client certificate, for servers that require mutual TLS "
+                "(with --tls-key)");
+  cli.AddString("tls-key", &tls_key, "PEM private key of --tls-cert");
+  cli.AddString("tls-server-name", &tls_server_name,
+                "name the server's certificate holds, when --server's host "
+                "differs (e.g. an IP address)");
 }
 
 ClientOptions Common::Options() const {
   ClientOptions options;
   options.server = server;
   options.timeout = absl::Seconds(timeout_seconds);
+  if (tls || !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty() ||
+      !tls_server_name.empty()) {
+    auto files = ReadClientTlsFiles(tls_ca, tls_cert, tls_key, tls_server_name);
+    if (!files.ok()) {
+      std::cerr << kProgram << ": " << files.status().message() << "\n";
+      std::exit(2);
+    }
+    options.tls = *std::move(files);
+  }
   return options;
 }
 

@@ -1,6 +1,7 @@
 // Pieces every lineserve-cli subcommand shares: the program name used in
-// messages, the options each command accepts (--server, --timeout, --json)
-// and the one way a failed call is reported.
+// messages, the options each command accepts (--server, --timeout, --json,
+// and TLS: --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name) and
+// the one way a failed call is reported.
 //
 // Contract: with --json a failure is a JSON object on stdout (the context
 // plus an "error" member), so a script reading one object per line sees
@@ -31,10 +32,21 @@ struct Common {
   std::string server = "127.0.0.1:8500";
   double timeout_seconds = 10;
   bool json = false;
+  // TLS: on with --tls or any --tls-* file; the CA file (default: the
+  // system's roots), the client certificate and key for mutual TLS, and the
+  // name the server's certificate must hold when it is not --server's host.
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
 
-  // Declares --server, --timeout and --json on `cli`, bound to this struct,
-  // which must outlive the parse.
+  // Declares --server, --timeout, --json and the TLS options on `cli`,
+  // bound to this struct, which must outlive the parse.
   void AddTo(CommandLine& cli);
+  // The client options per the flags. A TLS file that cannot be read (or a
+  // certificate without its key) is a usage error like a bad flag: the
+  // message goes to stderr and the process exits with status 2.
   ClientOptions Options() const;
   LineserveClient Client() const;
 };

@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "client/cli/cli_common.h"
 #include "client/cli/commands.h"
 #include "client/lineserve_client.h"
@@ -15,6 +17,14 @@
 
 namespace lineserve::cli {
 namespace {
+
+// "ok", "blank", "too_small", "wrong_aspect" ("unspecified" from a server
+// that does not check).
+std::string ImageQualityName(const lineserve::v1::InspectResponse& response) {
+  std::string name = lineserve::v1::ImageQuality_Name(response.image_quality());
+  name = absl::AsciiStrToLower(absl::StripPrefix(name, "IMAGE_QUALITY_"));
+  return name;
+}
 
 void PrintVerdict(const Common& common, const std::string& file,
                   const lineserve::v1::InspectResponse& response) {
@@ -34,7 +44,10 @@ void PrintVerdict(const Common& common, const std::string& file,
                           {"queue_us", response.timing().queue_microseconds()},
                           {"compute_us",
                            response.timing().compute_microseconds()},
-                          {"batch_size", response.timing().batch_size()}}
+                          {"batch_size", response.timing().batch_size()},
+                          {"image_quality", ImageQualityName(response)},
+                          {"image_quality_detail",
+                           response.image_quality_detail()}}
                .dump()
         << std::endl;
   } else {
@@ -47,6 +60,14 @@ void PrintVerdict(const Common& common, const std::string& file,
         response.timing().queue_microseconds(),
         response.timing().compute_microseconds(),
         response.timing().batch_size());
+    // A frame that failed the camera check: its verdict is not to be
+    // trusted, which the line must see next to it.
+    if (response.image_quality() != lineserve::v1::IMAGE_QUALITY_OK &&
+        response.image_quality() != lineserve::v1::IMAGE_QUALITY_UNSPECIFIED) {
+      std::cout << absl::StrFormat("%-40s image %s: %s\n", "",
+                                   ImageQualityName(response),
+                                   response.image_quality_detail());
+    }
   }
 }
 

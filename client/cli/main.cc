@@ -7,7 +7,9 @@
 //   lineserve-cli perf --file IMG|--rows CSV  latency and throughput
 //
 // Common options: --server HOST:PORT, --timeout SECONDS, --json (one JSON
-// object per answer). The exit status is non-zero when any call failed.
+// object per answer), and TLS: --tls-ca FILE, --tls-cert FILE --tls-key FILE
+// (mutual TLS), --tls-server-name NAME, --tls. The exit status is non-zero
+// when any call failed.
 // Each command lives in its own file (client/cli/*_command.cc).
 #include <iostream>
 #include <string>
@@ -33,7 +35,9 @@ constexpr char kUsage[] =
     "  load MODEL          load a model (explicit model control)\n"
     "  unload MODEL        stop serving a model (explicit model control)\n"
     "\n"
-    "`lineserve-cli COMMAND --help` lists a command's options.\n";
+    "`lineserve-cli COMMAND --help` lists a command's options; every command\n"
+    "takes --server, --timeout, --json and TLS (--tls-ca, --tls-cert,\n"
+    "--tls-key, --tls-server-name, --tls).\n";
 
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

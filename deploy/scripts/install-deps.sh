@@ -22,8 +22,9 @@ PACKAGES=(
   # libraries
   libabsl-dev prometheus-cpp-dev nlohmann-json3-dev
   libjpeg62-turbo-dev libpng-dev
-  # the HTTP listener (Open Inference Protocol REST, /metrics)
-  libmicrohttpd-dev
+  # the HTTP listener (Open Inference Protocol REST, /metrics), and GnuTLS
+  # (its TLS library) to check certificates and verify client certificates
+  libmicrohttpd-dev libgnutls28-dev
   # the allocator every executable links (CMake's LINESERVE_ALLOCATOR)
   libmimalloc-dev
   # tests and benchmarks
@@ -32,11 +33,14 @@ PACKAGES=(
 if [[ $PROFILE == all ]]; then
   PACKAGES+=(
     # deployment checks (tests/deploy): promtool, compose schema, k8s schema,
-    # and curl to scrape /metrics
-    prometheus docker-compose nodejs curl python3
+    # and curl to scrape /metrics; openssl makes the TLS tests' certificates
+    prometheus docker-compose nodejs curl openssl python3
     # the Python client package (client/python) and its tests: Debian's grpcio,
     # grpc-tools (protoc for Python) and pip to install the package
     python3-grpcio python3-grpc-tools python3-protobuf python3-pip python3-venv
+    # the sanitizer and fuzz jobs (deploy/scripts/sanitize.sh): clang with
+    # libFuzzer and its sanitizer runtimes (gcc's come with build-essential)
+    clang-14 libclang-rt-14-dev
   )
   # NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
   if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -13,6 +14,13 @@ namespace lineserve {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      size_t max_bytes) {
+  // A folder opens as a stream on Linux and "sizes" to 2^63 - 1: it must
+  // be refused by name before any read.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": is a folder, not a file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
@@ -23,7 +31,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   }
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
-  if (size < 0) return absl::DataLossError(absl::StrCat(path, ": cannot size"));
+  if (size < 0 || !in) {
+    return absl::DataLossError(absl::StrCat(path, ": cannot size"));
+  }
   if (max_bytes > 0 && static_cast<size_t>(size) > max_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         path, ": ", size, " bytes exceeds the limit of ", max_bytes));

@@ -10,8 +10,9 @@
 
 namespace lineserve {
 
-// Reads a whole file. NOT_FOUND when it does not exist; `max_bytes` (when > 0)
-// bounds the size, larger files are RESOURCE_EXHAUSTED.
+// Reads a whole file. NOT_FOUND when it does not exist, INVALID_ARGUMENT for
+// a folder; `max_bytes` (when > 0) bounds the size, larger files are
+// RESOURCE_EXHAUSTED.
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      size_t max_bytes = 0);
 

@@ -9,11 +9,13 @@
 // jpeglib.h needs size_t and FILE declared before it.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 // clang-format off
 #include <jpeglib.h>
 #include <jerror.h>
 // clang-format on
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstddef>
 #include <cstdint>
@@ -54,19 +56,6 @@ const char* KnownUnsupportedFormat(absl::string_view bytes) {
     return "WebP";
   }
   return nullptr;
-}
-
-// Sizes as stored in the headers (32 bits at most): the product fits 64 bits.
-absl::Status CheckPixelLimit(uint32_t width, uint32_t height,
-                             const DecodeLimits& limits) {
-  const uint64_t pixels = uint64_t{width} * height;
-  if (limits.max_pixels < 0 ||
-      pixels > static_cast<uint64_t>(limits.max_pixels)) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("image is ", width, "x", height, " (", pixels,
-                     " pixels), above the limit of ", limits.max_pixels));
-  }
-  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -185,6 +174,35 @@ uint32_t ReadBigEndian32(const unsigned char* bytes) {
          (uint32_t{bytes[2]} << 8) | uint32_t{bytes[3]};
 }
 
+// What IHDR declares, when the file starts with one (PNG requires it first,
+// at a fixed offset); libpng validates the chunk (CRC included) later.
+std::optional<ImageInfo> PngInfoFromIhdr(absl::string_view bytes) {
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 26 || std::memcmp(data + 12, "IHDR", 4) != 0) {
+    return std::nullopt;
+  }
+  ImageInfo info;
+  info.format = ImageFormat::kPng;
+  info.width = ReadBigEndian32(data + 16);
+  info.height = ReadBigEndian32(data + 20);
+  info.bytes_per_sample = data[24] > 8 ? 2 : 1;
+  switch (data[25]) {
+    case PNG_COLOR_TYPE_GRAY:
+      info.channels = 1;
+      break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+      info.channels = 2;
+      break;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+      info.channels = 4;
+      break;
+    default:  // RGB, and a palette expands to RGB
+      info.channels = 3;
+      break;
+  }
+  return info;
+}
+
 absl::StatusOr<Image> DecodePng(absl::string_view bytes,
                                 const DecodeLimits& limits) {
   // IHDR must be the first chunk, at a fixed offset. png_read_info only
@@ -193,9 +211,8 @@ absl::StatusOr<Image> DecodePng(absl::string_view bytes,
   // large or the data after the header is missing. libpng validates the
   // chunk (CRC included) afterwards.
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() >= 24 && std::memcmp(data + 12, "IHDR", 4) == 0) {
-    absl::Status limit = CheckPixelLimit(ReadBigEndian32(data + 16),
-                                         ReadBigEndian32(data + 20), limits);
+  if (std::optional<ImageInfo> info = PngInfoFromIhdr(bytes)) {
+    absl::Status limit = CheckDecodeLimits(*info, limits);
     if (!limit.ok()) return limit;
   }
   PngReader reader{};
@@ -220,7 +237,11 @@ absl::StatusOr<Image> DecodePng(absl::string_view bytes,
 
   if (!ReadPngHeader(&reader)) {
     if (reader.too_large) {
-      return CheckPixelLimit(reader.width, reader.height, limits);
+      ImageInfo info;
+      info.width = reader.width;
+      info.height = reader.height;
+      info.channels = 1;
+      return CheckDecodeLimits(info, limits);
     }
     return PngError(reader);
   }
@@ -275,9 +296,14 @@ struct JpegReader {
   size_t size;
 };
 
-// Phase 1: reads the markers up to the first scan. libjpeg allocates only
-// small tables here; the frame buffers come with jpeg_start_decompress.
-bool ReadJpegHeader(JpegReader* reader) {
+// Phase 1: sets the reader up on `bytes` and reads the markers up to the
+// first scan. libjpeg allocates only small tables here; the frame buffers
+// come with jpeg_start_decompress.
+bool ReadJpegHeader(JpegReader* reader, absl::string_view bytes) {
+  reader->data = reinterpret_cast<const unsigned char*>(bytes.data());
+  reader->size = bytes.size();
+  InstallJpegErrorManager(&reader->error);
+  reader->cinfo.err = &reader->error.pub;
   if (setjmp(reader->error.jump)) return false;
   jpeg_create_decompress(&reader->cinfo);
   jpeg_mem_src(&reader->cinfo, reader->data,
@@ -334,19 +360,23 @@ absl::Status JpegError(const JpegErrorManager& error) {
       absl::StrCat("corrupt JPEG: ", error.message));
 }
 
+ImageInfo JpegInfo(const jpeg_decompress_struct& cinfo) {
+  ImageInfo info;
+  info.format = ImageFormat::kJpeg;
+  info.width = cinfo.image_width;
+  info.height = cinfo.image_height;
+  info.channels = cinfo.num_components;
+  info.bytes_per_sample = cinfo.data_precision > 8 ? 2 : 1;
+  return info;
+}
+
 absl::StatusOr<Image> DecodeJpeg(absl::string_view bytes,
                                  const DecodeLimits& limits) {
   JpegReader reader{};
-  reader.data = reinterpret_cast<const unsigned char*>(bytes.data());
-  reader.size = bytes.size();
-  InstallJpegErrorManager(&reader.error);
-  reader.cinfo.err = &reader.error.pub;
   JpegReadGuard guard(&reader);
-
-  if (!ReadJpegHeader(&reader)) return JpegError(reader.error);
+  if (!ReadJpegHeader(&reader, bytes)) return JpegError(reader.error);
   jpeg_decompress_struct& cinfo = reader.cinfo;
-  absl::Status limit =
-      CheckPixelLimit(cinfo.image_width, cinfo.image_height, limits);
+  absl::Status limit = CheckDecodeLimits(JpegInfo(cinfo), limits);
   if (!limit.ok()) return limit;
 
   int channels = 3;
@@ -382,6 +412,48 @@ absl::StatusOr<Image> DecodeJpeg(absl::string_view bytes,
 }
 
 }  // namespace
+
+absl::Status CheckDecodeLimits(const ImageInfo& info,
+                               const DecodeLimits& limits) {
+  // Header sizes are 32 bits at most: the products fit 64 bits.
+  if (limits.max_pixels < 0 ||
+      info.pixels() > static_cast<uint64_t>(limits.max_pixels)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "image is ", info.width, "x", info.height, " (", info.pixels(),
+        " pixels), above the limit of ", limits.max_pixels));
+  }
+  // Divided rather than multiplied: a configured max_pixels near 2^64 must
+  // not let pixels * bytes per pixel wrap around.
+  const uint64_t bytes_per_pixel = static_cast<uint64_t>(
+      std::max(1, info.channels) * std::max(1, info.bytes_per_sample));
+  if (limits.max_decoded_bytes < 0 ||
+      info.pixels() >
+          static_cast<uint64_t>(limits.max_decoded_bytes) / bytes_per_pixel) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "image is ", info.width, "x", info.height, " with ", info.channels,
+        " channels of ", 8 * info.bytes_per_sample, " bits (",
+        info.decoded_bytes(), " bytes decoded), above the limit of ",
+        limits.max_decoded_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ImageInfo> ReadImageInfo(absl::string_view bytes) {
+  absl::StatusOr<ImageFormat> format = DetectImageFormat(bytes);
+  if (!format.ok()) return format.status();
+  if (*format == ImageFormat::kPng) {
+    std::optional<ImageInfo> info = PngInfoFromIhdr(bytes);
+    if (!info.has_value()) {
+      return absl::InvalidArgumentError(
+          "corrupt PNG: no IHDR chunk after the signature");
+    }
+    return *info;
+  }
+  JpegReader reader{};
+  JpegReadGuard guard(&reader);
+  if (!ReadJpegHeader(&reader, bytes)) return JpegError(reader.error);
+  return JpegInfo(reader.cinfo);
+}
 
 absl::StatusOr<ImageFormat> DetectImageFormat(absl::string_view bytes) {
   if (bytes.empty()) return absl::InvalidArgumentError("image is empty");

@@ -31,7 +31,45 @@ struct DecodeLimits {
   // width * height above this is RESOURCE_EXHAUSTED after reading the header,
   // before the pixel buffer is allocated.
   int64_t max_pixels = 16'000'000;
+  // width * height * channels * bytes per sample as stored (ImageInfo::
+  // decoded_bytes()) above this is RESOURCE_EXHAUSTED, checked with the
+  // pixel limit: a small file declaring a large 16-bit RGBA image is refused
+  // before it costs memory.
+  int64_t max_decoded_bytes = int64_t{64} << 20;
 };
+
+// What an image's header declares, read without decoding the pixels.
+struct ImageInfo {
+  ImageFormat format = ImageFormat::kPng;
+  uint32_t width = 0;
+  uint32_t height = 0;
+  // Samples per pixel as stored: 1 grey, 2 grey+alpha, 3 colour (a palette
+  // counts as the RGB it expands to), 4 RGBA.
+  int channels = 0;
+  // 1 for 8 bits or fewer, 2 for 16 (12-bit JPEG decodes to 16).
+  int bytes_per_sample = 1;
+
+  uint64_t pixels() const { return uint64_t{width} * height; }
+  // The samples as stored: pixels() * channels * bytes_per_sample.
+  uint64_t decoded_bytes() const {
+    return pixels() * static_cast<uint64_t>(channels) * bytes_per_sample;
+  }
+  // What decoding it holds at its peak: the stored samples plus the Image
+  // (floats, grey or RGB).
+  uint64_t decode_memory_bytes() const {
+    return decoded_bytes() + pixels() * (channels >= 3 ? 3 : 1) * sizeof(float);
+  }
+};
+
+// Reads the header of a PNG (IHDR) or JPEG (up to the first scan).
+// INVALID_ARGUMENT as DecodeImage for an unknown format or a header that
+// cannot be read; the limits are not applied (see CheckDecodeLimits).
+absl::StatusOr<ImageInfo> ReadImageInfo(absl::string_view bytes);
+
+// RESOURCE_EXHAUSTED when `info` is above the pixel or decoded-bytes limit,
+// naming the size and the limit.
+absl::Status CheckDecodeLimits(const ImageInfo& info,
+                               const DecodeLimits& limits);
 
 // Decoded pixels, interleaved (row-major, channels last), every sample scaled
 // to [0, 1] (8-bit by 1/255, 16-bit by 1/65535). `channels` is 1 or 3: alpha

@@ -168,18 +168,42 @@ absl::StatusOr<ImagePreprocessor> ImagePreprocessor::Create(
   absl::StatusOr<int64_t> max_pixels =
       LimitOrDefault(config.max_pixels(), "max_pixels", defaults.max_pixels);
   if (!max_pixels.ok()) return max_pixels.status();
+  absl::StatusOr<int64_t> max_decoded_bytes =
+      LimitOrDefault(config.max_decoded_bytes(), "max_decoded_bytes",
+                     defaults.max_decoded_bytes);
+  if (!max_decoded_bytes.ok()) return max_decoded_bytes.status();
   preprocessor.limits_.max_encoded_bytes = *max_encoded_bytes;
   preprocessor.limits_.max_pixels = *max_pixels;
+  preprocessor.limits_.max_decoded_bytes = *max_decoded_bytes;
   return preprocessor;
 }
 
-absl::Status ImagePreprocessor::Process(absl::string_view encoded,
-                                        float* out) const {
+absl::Status ImagePreprocessor::Process(absl::string_view encoded, float* out,
+                                        DecodeMemory* memory,
+                                        ImageQualityReport* quality) const {
   if (out == nullptr) {
     return absl::InvalidArgumentError("output buffer is null");
   }
+  DecodeMemory::Lease lease;
+  if (memory != nullptr) {
+    if (static_cast<int64_t>(encoded.size()) > limits_.max_encoded_bytes) {
+      // DecodeImage words this refusal.
+      return DecodeImage(encoded, limits_).status();
+    }
+    absl::StatusOr<ImageInfo> info = ReadImageInfo(encoded);
+    if (!info.ok()) return info.status();
+    absl::Status within = CheckDecodeLimits(*info, limits_);
+    if (!within.ok()) return within;
+    absl::StatusOr<DecodeMemory::Lease> reserved =
+        memory->Reserve(info->decode_memory_bytes());
+    if (!reserved.ok()) return reserved.status();
+    lease = *std::move(reserved);
+  }
   absl::StatusOr<Image> image = DecodeImage(encoded, limits_);
   if (!image.ok()) return image.status();
+  if (quality != nullptr) {
+    *quality = AssessImageQuality(*image, width_, height_);
+  }
   return ProcessDecoded(*image, out);
 }
 

@@ -24,7 +24,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lineserve/v1/model_config.pb.h"
+#include "models/preprocess/decode_memory.h"
 #include "models/preprocess/image.h"
+#include "models/preprocess/image_quality.h"
 
 namespace lineserve::preprocess {
 
@@ -46,8 +48,14 @@ class ImagePreprocessor {
   const DecodeLimits& limits() const { return limits_; }
 
   // Decodes `encoded` and writes the model input, planar CHW, to
-  // out[0 .. output_size()).
-  absl::Status Process(absl::string_view encoded, float* out) const;
+  // out[0 .. output_size()). With `memory`, the decode's peak memory
+  // (ImageInfo::decode_memory_bytes(), from the header) is reserved from it
+  // first and held until the input is written: RESOURCE_EXHAUSTED when it
+  // does not fit. With `quality`, the decoded frame's camera check
+  // (AssessImageQuality against this input's size) is written there.
+  absl::Status Process(absl::string_view encoded, float* out,
+                       DecodeMemory* memory = nullptr,
+                       ImageQualityReport* quality = nullptr) const;
 
   // Same from already decoded pixels (the trainer decodes once and augments).
   absl::Status ProcessDecoded(const Image& image, float* out) const;

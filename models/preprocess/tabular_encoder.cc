@@ -14,22 +14,15 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "models/base/client_text.h"
 
 namespace lineserve::preprocess {
 namespace {
 
 namespace v1 = ::lineserve::v1;
 
-// Client-supplied text quoted for an error message: escaped, so control
-// characters cannot garble logs, and shortened.
-std::string Quote(absl::string_view text) {
-  constexpr size_t kMaxShown = 64;
-  if (text.size() > kMaxShown) {
-    return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kMaxShown)),
-                        "...\"");
-  }
-  return absl::StrCat("\"", absl::CHexEscape(text), "\"");
-}
+// Client-supplied text quoted for an error message: escaped and shortened.
+std::string Quote(absl::string_view text) { return QuoteClientText(text); }
 
 // The shortest decimal that reads back as `value`, never in exponent form
 // (categories are written as plain numbers: "3", "0.5", "100000").

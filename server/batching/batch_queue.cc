@@ -56,11 +56,30 @@ absl::Status BatchQueue::Enqueue(std::unique_ptr<InferenceTask>& task,
   return absl::OkStatus();
 }
 
-BatchQueue::PollResult BatchQueue::Poll(absl::Time now, bool flush) {
-  PollResult result;
+absl::Status BatchQueue::EnqueueAll(
+    std::vector<std::unique_ptr<InferenceTask>>& tasks, absl::Time now) {
+  for (const auto& task : tasks) {
+    if (task == nullptr) {
+      return absl::InvalidArgumentError("cannot enqueue a null task");
+    }
+  }
+  const size_t limit = static_cast<size_t>(options_.max_queue_size);
+  if (!tasks_.empty() && tasks_.size() + tasks.size() > limit) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("batch queue is full (", tasks_.size(),
+                     " of max_queue_size ", options_.max_queue_size,
+                     " samples queued, the request has ", tasks.size(), ")"));
+  }
+  for (auto& task : tasks) {
+    task->enqueue_time = now;
+    tasks_.push_back(std::move(task));
+  }
+  tasks.clear();
+  return absl::OkStatus();
+}
 
-  // Drop the dead first, so they neither occupy batch slots nor make a batch
-  // look full when it is not.
+BatchQueue::PollResult BatchQueue::RemoveDead(absl::Time now) {
+  PollResult result;
   for (std::unique_ptr<InferenceTask>& task : tasks_) {
     // A passed deadline wins over cancellation: gRPC cancels a call whose
     // deadline expired, and DEADLINE_EXCEEDED says more.
@@ -73,6 +92,13 @@ BatchQueue::PollResult BatchQueue::Poll(absl::Time now, bool flush) {
   // Compact in place (keeps FIFO order, no reallocation on the hot path).
   tasks_.erase(std::remove(tasks_.begin(), tasks_.end(), nullptr),
                tasks_.end());
+  return result;
+}
+
+BatchQueue::PollResult BatchQueue::Poll(absl::Time now, bool flush) {
+  // Drop the dead first, so they neither occupy batch slots nor make a batch
+  // look full when it is not.
+  PollResult result = RemoveDead(now);
 
   const size_t take = BatchSizeToRelease(now, flush);
   result.batch.reserve(take);

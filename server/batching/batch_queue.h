@@ -79,6 +79,14 @@ class BatchQueue {
   // caller can answer it. A null task is INVALID_ARGUMENT.
   absl::Status Enqueue(std::unique_ptr<InferenceTask>& task, absl::Time now);
 
+  // The samples of one request, admitted together or not at all: they fit
+  // when the queue is empty (so a request of any size is taken by an idle
+  // model; the front end bounds its samples) or when queue and request
+  // together stay within max_queue_size. On RESOURCE_EXHAUSTED every task
+  // stays with the caller, untouched. Null tasks are INVALID_ARGUMENT.
+  absl::Status EnqueueAll(std::vector<std::unique_ptr<InferenceTask>>& tasks,
+                          absl::Time now);
+
   // First removes every expired and cancelled task, then releases a batch
   // from the remaining ones, oldest first, when
   //   - at least max_batch_size are queued: max_batch_size of them;
@@ -90,6 +98,11 @@ class BatchQueue {
   // Expired and cancelled tasks never reach a batch and never count towards
   // its size. Calls each remaining task's is_cancelled() once.
   PollResult Poll(absl::Time now, bool flush);
+
+  // Only the first step of Poll: removes every expired and cancelled task
+  // (the result's batch is empty). For answering them while every worker is
+  // computing.
+  PollResult RemoveDead(absl::Time now);
 
   // When Poll next has something to do without a new Enqueue: the earliest
   // of (oldest enqueue_time + max_queue_delay) and the earliest deadline.

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -21,7 +22,7 @@ class DynamicBatcher::Core {
         backend_(std::move(backend)),
         queue_(options.queue) {}
 
-  void Submit(std::unique_ptr<InferenceTask> task);
+  void SubmitAll(std::vector<std::unique_ptr<InferenceTask>> tasks);
   void Wake();
   // Stops accepting and makes waiting workers flush; does not wait.
   void BeginShutdown();
@@ -47,6 +48,10 @@ class DynamicBatcher::Core {
   void RunBatch(std::vector<std::unique_ptr<InferenceTask>> batch);
   // One backend call for tasks whose inputs share their shapes.
   void RunGroup(std::vector<std::unique_ptr<InferenceTask>> group);
+  // backend_->Run, with an exception turned into INTERNAL: a backend that
+  // throws fails its batch, never the worker (and the process).
+  absl::StatusOr<std::vector<Tensor>> RunBackend(
+      const std::vector<Tensor>& inputs, int batch_size);
   // The task's inputs against backend_->inputs().
   absl::Status CheckInputs(const InferenceTask& task) const;
   // Reports to the observer, then calls task->done.
@@ -134,7 +139,14 @@ DynamicBatcher::~DynamicBatcher() {
 }
 
 void DynamicBatcher::Submit(std::unique_ptr<InferenceTask> task) {
-  core_->Submit(std::move(task));
+  std::vector<std::unique_ptr<InferenceTask>> tasks;
+  tasks.push_back(std::move(task));
+  core_->SubmitAll(std::move(tasks));
+}
+
+void DynamicBatcher::SubmitAll(
+    std::vector<std::unique_ptr<InferenceTask>> tasks) {
+  core_->SubmitAll(std::move(tasks));
 }
 
 void DynamicBatcher::Wake() { core_->Wake(); }
@@ -150,22 +162,26 @@ void DynamicBatcher::Shutdown() {
 
 int DynamicBatcher::queue_depth() const { return core_->queue_depth(); }
 
-void DynamicBatcher::Core::Submit(std::unique_ptr<InferenceTask> task) {
-  if (task == nullptr) return;
-  if (absl::Status valid = CheckInputs(*task); !valid.ok()) {
-    Finish(std::move(task),
-           AnnotateStatus(valid, absl::StrCat("model '", model_name_, "'")),
-           InferenceResult());
-    return;
-  }
+void DynamicBatcher::Core::SubmitAll(
+    std::vector<std::unique_ptr<InferenceTask>> tasks) {
+  tasks.erase(std::remove(tasks.begin(), tasks.end(), nullptr), tasks.end());
+  if (tasks.empty()) return;
   absl::Status status;
-  {
+  for (auto& task : tasks) {
+    status = CheckInputs(*task);
+    if (!status.ok()) {
+      // Answered first, so a request's error names this sample.
+      std::swap(task, tasks.front());
+      break;
+    }
+  }
+  if (status.ok()) {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
       status =
           absl::UnavailableError("shutting down, no longer accepting requests");
     } else {
-      status = queue_.Enqueue(task, clock_->Now());
+      status = queue_.EnqueueAll(tasks, clock_->Now());
       if (status.ok()) {
         if (observer_ != nullptr) {
           observer_->OnQueueDepth(static_cast<int>(queue_.size()));
@@ -176,17 +192,43 @@ void DynamicBatcher::Core::Submit(std::unique_ptr<InferenceTask> task) {
       }
     }
   }
-  // On error the queue left the task with us; answer it outside the lock.
+  // Refused: the queue left every task with us; answer them outside the
+  // lock.
   if (!status.ok()) {
-    Finish(std::move(task),
-           AnnotateStatus(status, absl::StrCat("model '", model_name_, "'")),
-           InferenceResult());
+    status = AnnotateStatus(status, absl::StrCat("model '", model_name_, "'"));
+    for (auto& task : tasks) {
+      Finish(std::move(task), status, InferenceResult());
+    }
+  }
+}
+
+absl::StatusOr<std::vector<Tensor>> DynamicBatcher::Core::RunBackend(
+    const std::vector<Tensor>& inputs, int batch_size) {
+  try {
+    return backend_->Run(inputs, batch_size);
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("model '", model_name_, "' threw: ", e.what()));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(
+        "model '", model_name_, "' threw a non-standard exception"));
   }
 }
 
 void DynamicBatcher::Core::Wake() {
-  absl::MutexLock lock(&mu_);
-  work_cv_.SignalAll();
+  // The expired and cancelled leave now, answered on this thread: with every
+  // worker inside a long (or hung) forward pass nobody else would.
+  Work work;
+  {
+    absl::MutexLock lock(&mu_);
+    work.now = clock_->Now();
+    work.polled = queue_.RemoveDead(work.now);
+    if (observer_ != nullptr && !work.polled.empty()) {
+      observer_->OnQueueDepth(static_cast<int>(queue_.size()));
+    }
+    work_cv_.SignalAll();
+  }
+  ProcessWork(std::move(work));
 }
 
 void DynamicBatcher::Core::BeginShutdown() {
@@ -330,7 +372,7 @@ void DynamicBatcher::Core::RunGroup(
 
   const absl::Time start = clock_->Now();
   absl::StatusOr<std::vector<Tensor>> outputs =
-      status.ok() ? backend_->Run(inputs, batch_size)
+      status.ok() ? RunBackend(inputs, batch_size)
                   : absl::StatusOr<std::vector<Tensor>>(status);
   const absl::Duration compute_time = clock_->Now() - start;
   if (observer_ != nullptr) observer_->OnBatch(batch_size, compute_time);

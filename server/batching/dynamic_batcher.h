@@ -112,10 +112,19 @@ class DynamicBatcher {
   // Never blocks on compute: it only takes the lock to enqueue.
   void Submit(std::unique_ptr<InferenceTask> task);
 
-  // Makes the workers look at the queue now rather than at the next submit
-  // or wake-up time. Call it when a queued task's is_cancelled() has turned
-  // true (e.g. from a gRPC reactor's OnCancel) so it is answered and leaves
-  // the queue at once.
+  // The samples of one request, admitted together or refused together, with
+  // Submit's guarantees for each task: when any task's inputs are invalid,
+  // the batcher is shutting down, or the queue cannot take them all
+  // (BatchQueue::EnqueueAll: an empty queue takes any number), every task
+  // is answered with that error before SubmitAll returns. So a request is
+  // never half computed because the queue filled up under it.
+  void SubmitAll(std::vector<std::unique_ptr<InferenceTask>> tasks);
+
+  // Answers every queued task whose deadline has passed or whose
+  // is_cancelled() is true, on the calling thread, and makes the workers
+  // look at the queue now. Call it when a queued task's is_cancelled() has
+  // turned true (e.g. from a gRPC reactor's OnCancel): it leaves the queue
+  // at once even while every worker is busy (or stuck) in a forward pass.
   void Wake();
 
   // Stops accepting (later Submits get UNAVAILABLE), lets the workers compute

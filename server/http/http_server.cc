@@ -1,5 +1,6 @@
 #include "server/http/http_server.h"
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -46,6 +48,61 @@ MHD_Result Queue(MHD_Connection* connection, const HttpResponse& response) {
   return queued;
 }
 
+// Mutual TLS: libmicrohttpd asks for a client certificate but lets a
+// connection through without one (or with any one); the handshake's
+// certificate is verified here against the client CA it was given.
+bool HasTrustedClientCertificate(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (info == nullptr || info->tls_session == nullptr) return false;
+  const auto session = static_cast<gnutls_session_t>(info->tls_session);
+  unsigned int presented = 0;
+  if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509 ||
+      gnutls_certificate_get_peers(session, &presented) == nullptr ||
+      presented == 0) {
+    return false;
+  }
+  unsigned int verification = 0;
+  return gnutls_certificate_verify_peers2(session, &verification) ==
+             GNUTLS_E_SUCCESS &&
+         verification == 0;
+}
+
+MHD_Result RefuseClient(MHD_Connection* connection) {
+  static constexpr char kBody[] =
+      "{\"error\": \"a client certificate signed by the server's client CA "
+      "is required\"}";
+  MHD_Response* out = MHD_create_response_from_buffer(
+      sizeof(kBody) - 1, const_cast<char*>(kBody), MHD_RESPMEM_PERSISTENT);
+  if (out == nullptr) return MHD_NO;
+  MHD_add_response_header(out, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          "application/json");
+  MHD_add_response_header(out, MHD_HTTP_HEADER_CONNECTION, "close");
+  const MHD_Result queued =
+      MHD_queue_response(connection, MHD_HTTP_FORBIDDEN, out);
+  MHD_destroy_response(out);
+  return queued;
+}
+
+// The client's address in gRPC's spelling, for logs.
+std::string PeerOf(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == nullptr || info->client_addr == nullptr) return "";
+  const sockaddr* address = info->client_addr;
+  char host[NI_MAXHOST];
+  char port[NI_MAXSERV];
+  const socklen_t length = address->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                                          : sizeof(sockaddr_in);
+  if (getnameinfo(address, length, host, sizeof(host), port, sizeof(port),
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return "";
+  }
+  return address->sa_family == AF_INET6
+             ? absl::StrCat("ipv6:[", host, "]:", port)
+             : absl::StrCat("ipv4:", host, ":", port);
+}
+
 MHD_Result AddHeader(void* cls, MHD_ValueKind /*kind*/, const char* key,
                      const char* value) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
@@ -61,9 +118,14 @@ MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
                      void** state) {
   auto* server = static_cast<HttpServer*>(cls);
   if (*state == nullptr) {
+    if (server->options().tls.mutual() &&
+        !HasTrustedClientCertificate(connection)) {
+      return RefuseClient(connection);
+    }
     auto* fresh = new HttpServer::Connection();
     fresh->request.method = method;
     fresh->request.path = url;
+    fresh->request.peer = PeerOf(connection);
     MHD_get_connection_values(connection, MHD_HEADER_KIND, &AddHeader,
                               &fresh->request.headers);
     *state = fresh;
@@ -184,10 +246,30 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   if (!listen_fd.ok()) return listen_fd.status();
   std::unique_ptr<HttpServer> server(
       new HttpServer(options, std::move(handler)));
+  // The PEM text is the server's own copy: libmicrohttpd keeps pointers.
+  const TlsCredentials& tls = server->options_.tls;
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+  std::vector<MHD_OptionItem> tls_options;
+  if (tls.enabled()) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      close(*listen_fd);
+      return absl::UnavailableError(
+          "this libmicrohttpd was built without TLS support");
+    }
+    flags |= MHD_USE_TLS;
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0,
+                           const_cast<char*>(tls.cert_chain_pem.c_str())});
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0,
+                           const_cast<char*>(tls.private_key_pem.c_str())});
+    if (tls.mutual()) {
+      tls_options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                             const_cast<char*>(tls.client_ca_pem.c_str())});
+    }
+  }
+  tls_options.push_back({MHD_OPTION_END, 0, nullptr});
   server->daemon_ = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, nullptr, nullptr,
-      &OnRequest, server.get(), MHD_OPTION_LISTEN_SOCKET, *listen_fd,
-      MHD_OPTION_THREAD_POOL_SIZE,
+      flags, 0, nullptr, nullptr, &OnRequest, server.get(),
+      MHD_OPTION_LISTEN_SOCKET, *listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
       static_cast<unsigned int>(std::max(1, options.threads)),
       MHD_OPTION_CONNECTION_LIMIT,
       static_cast<unsigned int>(std::max(1, options.max_connections)),
@@ -196,11 +278,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
           std::max<int64_t>(1, absl::ToInt64Seconds(options.idle_timeout))),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.connection_memory_bytes,
       MHD_OPTION_THREAD_STACK_SIZE, options.thread_stack_bytes,
-      MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr, MHD_OPTION_ARRAY,
+      tls_options.data(), MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
     close(*listen_fd);
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve HTTP on ", options.address));
+    return absl::UnavailableError(absl::StrCat("cannot serve HTTP",
+                                               tls.enabled() ? "S" : "", " on ",
+                                               options.address));
   }
   // The daemon owns the socket from here (MHD_stop_daemon closes it).
   server->port_ = BoundPort(*listen_fd);

@@ -10,6 +10,11 @@
 // The handler runs on a pool thread, once per complete request; it must be
 // thread-safe and should answer within a request's time (it may block on
 // inference). Start/destroy from one thread.
+//
+// With TLS material in the options the listener speaks HTTPS only; with a
+// client CA too (mutual TLS) libmicrohttpd merely asks for a client
+// certificate, so every request is checked here before the handler runs: a
+// connection without a certificate signed by that CA gets 403 and is closed.
 #ifndef LINESERVE_SERVER_HTTP_HTTP_SERVER_H_
 #define LINESERVE_SERVER_HTTP_HTTP_SERVER_H_
 
@@ -21,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/security/tls_credentials.h"
 
 struct MHD_Daemon;
 
@@ -32,6 +38,9 @@ struct HttpRequest {
   std::string body;
   // Request headers, names in lower case.
   std::map<std::string, std::string> headers;
+  // The client's address, "ipv4:10.1.2.3:50522" or "ipv6:[::1]:50522" (as
+  // gRPC spells peers); empty when unknown.
+  std::string peer;
 
   // The header's value, or "" (name in lower case).
   const std::string& Header(const std::string& name) const;
@@ -60,12 +69,16 @@ struct HttpServerOptions {
   // Per connection: request line, headers and buffers (431/413 beyond).
   size_t connection_memory_bytes = 64 << 10;
   size_t thread_stack_bytes = 1 << 20;
+  // HTTPS with this certificate and key; a client CA in it makes it mutual
+  // TLS (see the header comment). Empty: plaintext HTTP.
+  TlsCredentials tls;
 };
 
 class HttpServer {
  public:
   // Listens and starts the threads. INVALID_ARGUMENT for a bad address,
-  // UNAVAILABLE when it cannot listen.
+  // UNAVAILABLE when it cannot listen (or TLS cannot be set up with the
+  // options' material).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const HttpServerOptions& options, HttpHandler handler);
   // Stops accepting, closes the connections, joins the threads.

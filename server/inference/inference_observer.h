@@ -27,6 +27,11 @@ class InferenceObserver {
   virtual void OnInspection(absl::string_view /*line*/,
                             absl::string_view /*station*/, bool /*defect*/,
                             absl::string_view /*defect_class*/) {}
+  // A frame whose camera check failed (see preprocess::AssessImageQuality):
+  // `issue` is ImageQualityIssueName's ("blank", "too_small", ...).
+  virtual void OnImageQualityIssue(absl::string_view /*line*/,
+                                   absl::string_view /*station*/,
+                                   absl::string_view /*issue*/) {}
   // A predicted efficiency for a line.
   virtual void OnPrediction(absl::string_view /*line*/, double /*efficiency*/) {
   }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "models/base/client_text.h"
 #include "models/base/status_macros.h"
 
 namespace lineserve {
@@ -30,8 +31,13 @@ class Gather {
       if (status.ok()) {
         outcome_.results[index] = std::move(result);
       } else if (outcome_.status.ok()) {
+        // A refusal of the whole request (queue full, shutting down) names
+        // no sample.
+        const bool whole_request =
+            status.code() == absl::StatusCode::kResourceExhausted ||
+            status.code() == absl::StatusCode::kUnavailable;
         outcome_.status =
-            label.empty()
+            label.empty() || whole_request
                 ? status
                 : AnnotateStatus(status, absl::StrCat(label, "[", index, "]"));
       }
@@ -62,13 +68,16 @@ InferencePipeline::InferencePipeline(const InferencePipelineOptions& options)
     : repository_(options.repository),
       clock_(options.clock != nullptr ? options.clock : Clock::Real()),
       observer_(options.observer != nullptr ? options.observer
-                                            : InferenceObserver::Null()) {}
+                                            : InferenceObserver::Null()),
+      request_log_(options.request_log) {}
 
 absl::StatusOr<std::shared_ptr<const ServableModel>> InferencePipeline::Resolve(
     const InferenceRequest& request) const {
   if (request.version < 0) {
     return absl::InvalidArgumentError("model.version must be >= 0");
   }
+  // Names are quoted in NOT_FOUND answers and reported to the observer.
+  RETURN_IF_ERROR(CheckClientId("model name", request.model));
   ASSIGN_OR_RETURN(std::shared_ptr<const ServableModel> model,
                    repository_->Get(request.model, request.version));
   if (request.task != lineserve::v1::TASK_KIND_UNSPECIFIED &&
@@ -85,11 +94,24 @@ void InferencePipeline::Report(const InferenceRequest& request,
                                const ServableModel* model,
                                const absl::Status& status,
                                absl::Time start) const {
-  observer_->OnRequest(request.method,
-                       model != nullptr ? absl::string_view(model->name())
-                                        : absl::string_view(request.model),
-                       model != nullptr ? model->version() : 0, status,
-                       clock_->Now() - start);
+  const absl::string_view name = model != nullptr
+                                     ? absl::string_view(model->name())
+                                     : absl::string_view(request.model);
+  const int64_t version = model != nullptr ? model->version() : 0;
+  const absl::Duration duration = clock_->Now() - start;
+  observer_->OnRequest(request.method, name, version, status, duration);
+  if (request_log_ != nullptr) {
+    FinishedRequest finished;
+    finished.front_end = request.source.front_end;
+    finished.method = request.method;
+    finished.model = name;
+    finished.version = version;
+    finished.peer = request.source.peer;
+    finished.request_id = request.source.request_id;
+    finished.status = status;
+    finished.duration = duration;
+    request_log_->Finished(finished);
+  }
 }
 
 void InferencePipeline::Run(InferenceRequest request, const Prepare& prepare,
@@ -146,7 +168,7 @@ void InferencePipeline::Run(InferenceRequest request, const Prepare& prepare,
     };
     tasks.push_back(std::move(task));
   }
-  for (auto& task : tasks) handle->Submit(std::move(task));
+  handle->SubmitAll(std::move(tasks));
 }
 
 }  // namespace lineserve

@@ -29,6 +29,7 @@
 #include "server/common/tensor.h"
 #include "server/inference/cancellation.h"
 #include "server/inference/inference_observer.h"
+#include "server/inference/request_log.h"
 #include "server/repository/model_repository.h"
 #include "server/repository/servable_model.h"
 
@@ -37,7 +38,8 @@ namespace lineserve {
 struct InferenceRequest {
   // Reported to the observer ("Inspect", "Predict", ...).
   std::string method;
-  // The model and version to run; version 0 is the newest ready one.
+  // The model and version to run; version 0 is the newest ready one. A name
+  // longer than kMaxClientIdBytes is INVALID_ARGUMENT.
   std::string model;
   int64_t version = 0;
   // When set, a model doing another task is refused (FAILED_PRECONDITION):
@@ -55,6 +57,8 @@ struct InferenceRequest {
   // required field missing): when not OK the request is refused with it,
   // reported without a model version.
   absl::Status malformed;
+  // Logged with the outcome (see InferencePipelineOptions::request_log).
+  RequestSource source;
 };
 
 // One sample's input tensors, in the model's inputs() order.
@@ -85,6 +89,9 @@ struct InferencePipelineOptions {
   Clock* clock = nullptr;
   // Not owned; null reports nothing.
   InferenceObserver* observer = nullptr;
+  // Told of every outcome with the request's source (failures logged,
+  // rate-limited); not owned, null logs nothing.
+  RequestLog* request_log = nullptr;
 };
 
 class InferencePipeline {
@@ -95,7 +102,8 @@ class InferencePipeline {
   InferencePipeline& operator=(const InferencePipeline&) = delete;
 
   // Resolves, prepares and submits; `complete` is called exactly once (see
-  // the file comment), after the observer heard of the outcome. Errors:
+  // the file comment), after the observer and the request log heard of the
+  // outcome. Errors:
   // NOT_FOUND / UNAVAILABLE from the repository, FAILED_PRECONDITION for a
   // model of another task, what `prepare` returns, INVALID_ARGUMENT for no
   // samples, and per sample what the batcher answers (DEADLINE_EXCEEDED,
@@ -116,6 +124,7 @@ class InferencePipeline {
   const ModelRepository* const repository_;
   Clock* const clock_;
   InferenceObserver* const observer_;
+  RequestLog* const request_log_;
 };
 
 }  // namespace lineserve

@@ -16,7 +16,8 @@ Tensor InputTensor(const ServableModel& model) {
 }  // namespace
 
 absl::StatusOr<Sample> ImageSample(const ServableModel& model,
-                                   absl::string_view encoded) {
+                                   absl::string_view encoded,
+                                   preprocess::ImageQualityReport* quality) {
   const preprocess::ImagePreprocessor* preprocessor =
       model.image_preprocessor();
   if (preprocessor == nullptr) {
@@ -26,7 +27,8 @@ absl::StatusOr<Sample> ImageSample(const ServableModel& model,
   // ServableModel::Create checked that the input holds output_size() floats.
   Tensor input = InputTensor(model);
   if (absl::Status status =
-          preprocessor->Process(encoded, input.mutable_values<float>());
+          preprocessor->Process(encoded, input.mutable_values<float>(),
+                                model.decode_memory(), quality);
       !status.ok()) {
     return status;
   }

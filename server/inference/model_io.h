@@ -20,10 +20,13 @@
 namespace lineserve {
 
 // Decodes and preprocesses `encoded` (PNG or JPEG bytes) for an image model.
-// INVALID_ARGUMENT (or RESOURCE_EXHAUSTED above the size limits) from the
-// preprocessing; FAILED_PRECONDITION for a model without image input.
-absl::StatusOr<Sample> ImageSample(const ServableModel& model,
-                                   absl::string_view encoded);
+// INVALID_ARGUMENT (or RESOURCE_EXHAUSTED above the size limits or the
+// model's decode memory) from the preprocessing; FAILED_PRECONDITION for a
+// model without image input. With `quality`, the frame's camera check is
+// written there.
+absl::StatusOr<Sample> ImageSample(
+    const ServableModel& model, absl::string_view encoded,
+    preprocess::ImageQualityReport* quality = nullptr);
 
 // Encodes one row of named features for a tabular model. INVALID_ARGUMENT
 // naming the feature; FAILED_PRECONDITION for a model without tabular input.

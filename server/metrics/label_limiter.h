@@ -5,12 +5,16 @@
 //
 // With an allow-list, only those values are kept; without one, the first
 // `max_values` distinct values seen are kept, in arrival order. Any other
-// value becomes "other"; an empty one becomes "unknown".
+// value becomes "other"; an empty one becomes "unknown". Values are first cut
+// to kMaxLabelValueBytes (at a UTF-8 character boundary), so no series name
+// grows with what a client sends: ids that share their first 64 bytes share
+// a series.
 //
 // Thread-safety: Limit() may be called from any thread concurrently.
 #ifndef LINESERVE_SERVER_METRICS_LABEL_LIMITER_H_
 #define LINESERVE_SERVER_METRICS_LABEL_LIMITER_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -23,6 +27,7 @@ namespace lineserve {
 
 inline constexpr char kOtherLabelValue[] = "other";
 inline constexpr char kUnknownLabelValue[] = "unknown";
+inline constexpr size_t kMaxLabelValueBytes = 64;
 
 struct LabelLimiterOptions {
   // When non-empty, the only values kept (max_values is then ignored).

@@ -5,9 +5,10 @@
 namespace lineserve {
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& address, Render render) {
+    const std::string& address, Render render, const TlsCredentials& tls) {
   HttpServerOptions options;
   options.address = address;
+  options.tls = tls;
   // Scrapes are small and few: two polling threads serve any number of
   // idle connections.
   options.threads = 2;

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/http/http_server.h"
+#include "server/security/tls_credentials.h"
 
 namespace lineserve {
 
@@ -30,10 +31,13 @@ class MetricsHttpServer {
   using Render = std::function<std::string()>;
 
   // Listens on `address`: "host:port", "[ipv6]:port" or ":port" (every
-  // interface); port 0 picks a free port. INVALID_ARGUMENT for an address
-  // that does not parse or resolve, UNAVAILABLE when it cannot be bound.
+  // interface); port 0 picks a free port. With `tls`, HTTPS only (mutual
+  // with a client CA: scrapers present a client certificate).
+  // INVALID_ARGUMENT for an address that does not parse or resolve,
+  // UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      const std::string& address, Render render);
+      const std::string& address, Render render,
+      const TlsCredentials& tls = {});
 
   // The port listened on (the one picked, for port 0).
   int port() const { return http_->port(); }

@@ -230,8 +230,9 @@ class ServerMetrics::Impl {
     }
   }
 
-  absl::Status Serve(const std::string& address) {
-    auto http = MetricsHttpServer::Start(address, [this] { return Render(); });
+  absl::Status Serve(const std::string& address, const TlsCredentials& tls) {
+    auto http = MetricsHttpServer::Start(
+        address, [this] { return Render(); }, tls);
     if (!http.ok()) return http.status();
     http_ = *std::move(http);
     return absl::OkStatus();
@@ -298,6 +299,16 @@ class ServerMetrics::Impl {
               {"station", Limit(stations_, station_folded_, station)},
               {"verdict", defect ? "defect" : "ok"},
               {"defect_class", class_label}})
+        .Increment();
+  }
+
+  void OnImageQualityIssue(absl::string_view line, absl::string_view station,
+                           absl::string_view issue) {
+    // Issues are preprocess::ImageQualityIssueName's, a bounded set.
+    image_quality_issues_
+        .Add({{"line", Limit(lines_, line_folded_, line)},
+              {"station", Limit(stations_, station_folded_, station)},
+              {"issue", std::string(issue)}})
         .Increment();
   }
 
@@ -475,6 +486,14 @@ class ServerMetrics::Impl {
               "Inspection verdicts by line, station, verdict and defect "
               "class.")
           .Register(*registry_);
+  pm::Family<pm::Counter>& image_quality_issues_ =
+      pm::BuildCounter()
+          .Name("lineserve_image_quality_issues_total")
+          .Help(
+              "Frames whose camera check failed (blank, too_small, "
+              "wrong_aspect) by line and station: the verdicts on them are "
+              "not to be trusted.")
+          .Register(*registry_);
   pm::Family<pm::Histogram>& efficiency_family_ =
       pm::BuildHistogram()
           .Name("lineserve_predicted_efficiency")
@@ -523,7 +542,8 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(
   }
   auto impl = std::make_unique<Impl>(options);
   if (!options.address.empty()) {
-    if (absl::Status status = impl->Serve(options.address); !status.ok()) {
+    if (absl::Status status = impl->Serve(options.address, options.tls);
+        !status.ok()) {
       return status;
     }
   }
@@ -561,6 +581,12 @@ void ServerMetrics::OnInspection(absl::string_view line,
                                  absl::string_view station, bool defect,
                                  absl::string_view defect_class) {
   impl_->OnInspection(line, station, defect, defect_class);
+}
+
+void ServerMetrics::OnImageQualityIssue(absl::string_view line,
+                                        absl::string_view station,
+                                        absl::string_view issue) {
+  impl_->OnImageQualityIssue(line, station, issue);
 }
 
 void ServerMetrics::OnPrediction(absl::string_view line, double efficiency) {

@@ -45,6 +45,7 @@
 #include "server/inference/inference_observer.h"
 #include "server/metrics/gpu_memory.h"
 #include "server/repository/repository_observer.h"
+#include "server/security/tls_credentials.h"
 
 namespace lineserve {
 
@@ -55,6 +56,8 @@ struct ServerMetricsOptions {
   // picks a free port (see port()). Empty: no HTTP endpoint (Render() still
   // works, for tests and tools).
   std::string address;
+  // HTTPS on `address` (mutual TLS with a client CA); empty: plaintext.
+  TlsCredentials tls;
 
   // Allow-lists for the line and station labels; empty: keep the first
   // max_label_values distinct values seen. Other values export as "other".
@@ -112,6 +115,8 @@ class ServerMetrics final : public InferenceObserver,
   void OnRequest(absl::string_view method, absl::string_view model,
                  int64_t version, const absl::Status& status,
                  absl::Duration duration) override;
+  void OnImageQualityIssue(absl::string_view line, absl::string_view station,
+                           absl::string_view issue) override;
   void OnInspection(absl::string_view line, absl::string_view station,
                     bool defect, absl::string_view defect_class) override;
   void OnPrediction(absl::string_view line, double efficiency) override;

@@ -1,7 +1,6 @@
 #include "server/repository/model_repository.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "models/base/log.h"
 #include "models/base/status_macros.h"
 #include "models/config/model_config.h"
 
@@ -29,9 +29,7 @@ using lineserve::v1::VersionStatus;
 constexpr char kConfigFile[] = "config.pbtxt";
 
 // One line per load outcome: operators read these when a model is missing.
-void Log(const std::string& line) {
-  std::fprintf(stderr, "lineserve: %s\n", line.c_str());
-}
+constexpr char kLogComponent[] = "repository";
 
 absl::string_view StateName(VersionState state) {
   switch (state) {
@@ -46,6 +44,51 @@ absl::string_view StateName(VersionState state) {
     default:
       return "in an unknown state";
   }
+}
+
+// What a client may read of a message: the repository's folder cut from
+// every path, which becomes relative to it ("quality_inspection/3/model.pt"
+// names the model and version, not where the server keeps them). Statuses
+// and version messages reach anonymous callers; the log keeps the full
+// paths.
+std::string WithoutRoot(absl::string_view message, absl::string_view root) {
+  while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
+  if (root.empty() || root == "/") return std::string(message);
+  const auto in_path = [](char c) {
+    return absl::ascii_isalnum(c) || c == '/' || c == '.' || c == '_' ||
+           c == '-';
+  };
+  std::string out;
+  size_t at = 0;
+  while (at < message.size()) {
+    const size_t found = message.find(root, at);
+    if (found == absl::string_view::npos) break;
+    const size_t end = found + root.size();
+    // Only a whole path: not the tail of a longer one, nor a prefix of a
+    // longer folder name ("/srv/models" in "/srv/models-old").
+    const bool starts = found == 0 || !in_path(message[found - 1]);
+    const bool ends =
+        end == message.size() || !in_path(message[end]) || message[end] == '/';
+    if (!starts || !ends) {
+      absl::StrAppend(&out, message.substr(at, end - at));
+      at = end;
+      continue;
+    }
+    absl::StrAppend(&out, message.substr(at, found - at));
+    if (end < message.size() && message[end] == '/') {
+      at = end + 1;  // "<root>/a/b" -> "a/b"
+    } else {
+      out.append("the model repository");
+      at = end;
+    }
+  }
+  absl::StrAppend(&out, message.substr(at));
+  return out;
+}
+
+absl::Status WithoutRoot(const absl::Status& status, absl::string_view root) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), WithoutRoot(status.message(), root));
 }
 
 // Names come from admin requests too: they must stay inside the root.
@@ -205,7 +248,8 @@ absl::Status ModelRepository::Rescan() {
       }
     }
     for (const std::string& name : gone) {
-      Log(absl::StrCat("model '", name, "' left the repository: unloading"));
+      LogInfo(kLogComponent, "model left the repository: unloading",
+              {{"model", name}});
       changed |= UnloadLocked(name).ok();
     }
     for (const std::string& name : names) {
@@ -238,7 +282,7 @@ absl::Status ModelRepository::Unload(absl::string_view name) {
     status = UnloadLocked(std::string(name));
   }
   if (status.ok()) {
-    Log(absl::StrCat("model '", name, "' unloaded"));
+    LogInfo(kLogComponent, "model unloaded", {{"model", name}});
     ReportChanged();
   }
   return status;
@@ -279,7 +323,8 @@ absl::Status ModelRepository::Reload(absl::string_view name) {
   absl::Status status;
   {
     absl::MutexLock load_lock(&load_mu_);
-    status = ReloadLocked(std::string(name)).status;
+    // Answered to an admin client: the log has the paths.
+    status = WithoutRoot(ReloadLocked(std::string(name)).status, options_.root);
   }
   // Only names that passed the check reach the observer: metrics label
   // reloads by model, and arbitrary admin input must not become a label.
@@ -293,10 +338,10 @@ ModelRepository::ReloadOutcome ModelRepository::ReloadLocked(
   const fs::path model_dir = fs::path(options_.root) / name;
   std::error_code ec;
   if (!fs::is_regular_file(model_dir / kConfigFile, ec)) {
-    return {
-        absl::NotFoundError(absl::StrCat("model '", name, "' has no ",
-                                         (model_dir / kConfigFile).string())),
-        false};
+    absl::Status missing = absl::NotFoundError(absl::StrCat(
+        "model '", name, "' has no ", (model_dir / kConfigFile).string()));
+    LogWarning(kLogComponent, missing.message(), {{"model", name}});
+    return {std::move(missing), false};
   }
   // Taken before loading: a change during the load shows at the next poll.
   const std::string fingerprint = DiskFingerprint(model_dir);
@@ -331,9 +376,9 @@ ModelRepository::ReloadOutcome ModelRepository::ReloadLocked(
         }
       }
       slot.disk_fingerprint = fingerprint;
-      Log(absl::StrCat("model '", name,
-                       "': reload failed, the previous versions keep "
-                       "serving"));
+      LogWarning(kLogComponent,
+                 "reload failed, the previous versions keep serving",
+                 {{"model", name}});
     } else {
       replaced = std::move(slot);
       slot = std::move(loaded.entry);
@@ -395,10 +440,11 @@ ModelRepository::LoadResult ModelRepository::FailedModel(
     VersionEntry& failed = result.entry.versions[version];
     failed.status.set_version(version);
     failed.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
-    failed.status.set_message(std::string(status.message()));
+    failed.status.set_message(WithoutRoot(status.message(), options_.root));
     ReportLoad(name, version, status);
   }
-  Log(absl::StrCat("model '", name, "' failed: ", status.message()));
+  LogError(kLogComponent, "model failed to load",
+           {{"model", name}, {"error", status.message()}});
   result.status = status;
   return result;
 }
@@ -430,9 +476,9 @@ std::vector<int64_t> ModelRepository::SelectVersions(const ModelConfig& config,
         VersionEntry& missing = result.entry.versions[version];
         missing.status.set_version(version);
         missing.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
-        missing.status.set_message(why);
-        Log(absl::StrCat("model '", name, "' version ", version,
-                         " failed: ", why));
+        missing.status.set_message(WithoutRoot(why, options_.root));
+        LogError(kLogComponent, "model version failed to load",
+                 {{"model", name}, {"version", version}, {"error", why}});
         const absl::Status missing_status = absl::NotFoundError(
             absl::StrCat("model '", name, "' version ", version, ": ", why));
         ReportLoad(name, version, missing_status);
@@ -456,7 +502,7 @@ std::vector<int64_t> ModelRepository::SelectVersions(const ModelConfig& config,
         "model '", name, "' has no version to serve: no version folder under ",
         model_dir.string(), " selected by its version_policy holds a ",
         artifact.empty() ? "model artifact" : artifact));
-    Log(std::string(result.status.message()));
+    LogError(kLogComponent, result.status.message(), {{"model", name}});
     ReportLoad(name, 0, result.status);
   }
   return selected;
@@ -467,8 +513,6 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
   VersionEntry entry;
   entry.status.set_version(version);
   entry.status.set_device(serving.device());
-  const std::string what =
-      absl::StrCat("model '", serving.name(), "' version ", version);
   ModelConfig config;
   absl::Status status = [&]() -> absl::Status {
     // The version's own contract (model.json) over the serving settings.
@@ -486,6 +530,14 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
                                 .string();
     request.config = &config;
     request.device = config.device();
+    LogDebug(kLogComponent, "loading model version",
+             {{"model", config.name()},
+              {"version", version},
+              {"platform", config.platform()},
+              {"artifact", request.artifact_path},
+              {"device", request.device},
+              {"max_batch_size", config.max_batch_size()},
+              {"instance_count", config.instance_count()}});
     ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                      platform->create(request));
     if (backend == nullptr) {
@@ -497,6 +549,7 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
     servable_options.backend = std::move(backend);
     servable_options.clock = options_.clock;
     servable_options.default_instance_count = options_.default_instance_count;
+    servable_options.decode_memory = options_.decode_memory;
     if (options_.observer_factory) {
       servable_options.observer = options_.observer_factory(config, version);
     }
@@ -508,13 +561,19 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
   }();
   if (status.ok()) {
     entry.status.set_state(lineserve::v1::VERSION_STATE_READY);
-    Log(absl::StrCat(what, " ready on ", entry.status.device()));
+    LogInfo(kLogComponent, "model version ready",
+            {{"model", serving.name()},
+             {"version", version},
+             {"device", entry.status.device()}});
     ReportLoad(serving.name(), version, absl::OkStatus());
     return entry;
   }
   entry.status.set_state(lineserve::v1::VERSION_STATE_FAILED);
-  entry.status.set_message(status.ToString());
-  Log(absl::StrCat(what, " failed: ", status.ToString()));
+  entry.status.set_message(WithoutRoot(status.ToString(), options_.root));
+  LogError(kLogComponent, "model version failed to load",
+           {{"model", serving.name()},
+            {"version", version},
+            {"error", status.ToString()}});
   ReportLoad(serving.name(), version, status);
   return entry;
 }
@@ -661,7 +720,7 @@ lineserve::v1::RepositoryIndexResponse ModelRepository::Index() const {
       auto platform = options_.backends->Find(config->platform());
       if (platform.ok()) artifact = (*platform)->artifact_file;
     } else {
-      model->set_message(std::string(config.status().message()));
+      model->set_message(WithoutRoot(config.status().message(), options_.root));
     }
     for (int64_t version : ScanVersions(model_dir, artifact)) {
       if (versions.count(version) != 0) continue;

@@ -16,6 +16,11 @@
 // recorded with every version FAILED (version 0 when it has none), and the
 // other versions and models load as usual.
 //
+// Messages reach anonymous clients (ModelService, the inference errors of
+// a version that failed), so what Reload() returns and what List(), Get()
+// and Index() carry name files relative to ROOT ("<model>/<version>/
+// model.pt"), never ROOT itself; the log keeps the full paths.
+//
 // Handles: Get() returns std::shared_ptr<const ServableModel>. Holding it
 // keeps that version alive and answering even after Reload() replaced it or
 // Shutdown() dropped it; when the last handle goes, wherever that is (a
@@ -84,6 +89,10 @@ struct ModelRepositoryOptions {
   // Optional: told about every load outcome and reload. Not owned; must
   // outlive the repository.
   RepositoryObserver* observer = nullptr;
+
+  // Optional: the budget every image model's decoding shares (see
+  // ServableModel::decode_memory()). Not owned; must outlive the repository.
+  preprocess::DecodeMemory* decode_memory = nullptr;
 };
 
 // The readiness of a server: at least one model, and every model with a

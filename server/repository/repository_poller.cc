@@ -2,9 +2,8 @@
 
 #include <pthread.h>
 
-#include <cstdio>
-
 #include "absl/time/clock.h"
+#include "models/base/log.h"
 
 namespace lineserve {
 
@@ -52,8 +51,8 @@ void RepositoryPoller::Loop() {
     // Loading and warming up take long: never under the lock.
     absl::Status status = repository_->Rescan();
     if (!status.ok()) {
-      std::fprintf(stderr, "lineserve: repository poll failed: %s\n",
-                   std::string(status.message()).c_str());
+      LogWarning("repository", "repository poll failed",
+                 {{"error", status.message()}});
     }
     mu_.Lock();
     ++polls_;

@@ -75,6 +75,7 @@ int InstanceCount(const ModelConfig& config, int default_instance_count) {
 ServableModel::ServableModel(ServableModelOptions options)
     : config_(std::move(options.config)),
       version_(options.version),
+      decode_memory_(options.decode_memory),
       observer_(std::move(options.observer)) {}
 
 absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
@@ -155,6 +156,11 @@ ServableModel::~ServableModel() {
 
 void ServableModel::Submit(std::unique_ptr<InferenceTask> task) const {
   batcher_->Submit(std::move(task));
+}
+
+void ServableModel::SubmitAll(
+    std::vector<std::unique_ptr<InferenceTask>> tasks) const {
+  batcher_->SubmitAll(std::move(tasks));
 }
 
 void ServableModel::Wake() const { batcher_->Wake(); }

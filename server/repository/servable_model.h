@@ -51,6 +51,9 @@ struct ServableModelOptions {
   // Optional metrics hooks for this version's batcher; owned by the
   // servable and destroyed after the batcher.
   std::unique_ptr<BatcherObserver> observer;
+  // Optional, not owned: the server-wide budget image decoding draws from
+  // (see decode_memory()); must outlive the servable.
+  preprocess::DecodeMemory* decode_memory = nullptr;
 };
 
 // Executions of `config`'s model side by side: its instance_count, or
@@ -95,6 +98,9 @@ class ServableModel {
   const preprocess::TabularEncoder* tabular_encoder() const {
     return tabular_encoder_ ? &*tabular_encoder_ : nullptr;
   }
+  // The budget images for this model decode under (pass it to
+  // ImagePreprocessor::Process); null: unbounded beyond each image's limits.
+  preprocess::DecodeMemory* decode_memory() const { return decode_memory_; }
 
   // dynamic_batching.default_timeout_microseconds, for requests without a
   // deadline; InfiniteDuration() when the config sets none.
@@ -104,6 +110,9 @@ class ServableModel {
   // DynamicBatcher::Submit describes (after Shutdown: UNAVAILABLE). Never
   // blocks on compute.
   void Submit(std::unique_ptr<InferenceTask> task) const;
+  // The samples of one request, admitted or refused together: see
+  // DynamicBatcher::SubmitAll.
+  void SubmitAll(std::vector<std::unique_ptr<InferenceTask>> tasks) const;
 
   // DynamicBatcher::Wake: call after a queued task's client cancelled.
   void Wake() const;
@@ -128,6 +137,7 @@ class ServableModel {
   absl::Duration default_timeout_ = absl::InfiniteDuration();
   std::optional<preprocess::ImagePreprocessor> image_preprocessor_;
   std::optional<preprocess::TabularEncoder> tabular_encoder_;
+  preprocess::DecodeMemory* const decode_memory_;
   // Destroyed explicitly by the destructor: the batcher first (it uses the
   // observer until its workers are joined).
   std::unique_ptr<BatcherObserver> observer_;

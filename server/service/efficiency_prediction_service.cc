@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "models/base/client_text.h"
 #include "models/base/status_macros.h"
 #include "models/preprocess/tabular_encoder.h"
 #include "server/inference/model_io.h"
@@ -33,7 +34,7 @@ absl::StatusOr<preprocess::FeatureRow> ToFeatureRow(
         break;
       default:
         return absl::InvalidArgumentError(
-            absl::StrCat("feature '", name, "' has no value"));
+            absl::StrCat("feature ", QuoteClientText(name), " has no value"));
     }
   }
   return out;
@@ -52,6 +53,8 @@ absl::StatusOr<std::vector<Sample>> RowSamples(const ServableModel& model,
   samples.reserve(rows);
   for (int i = 0; i < rows; ++i) {
     absl::StatusOr<Sample> sample = [&]() -> absl::StatusOr<Sample> {
+      RETURN_IF_ERROR(CheckClientIds({{"row_id", request.rows(i).row_id()},
+                                      {"line_id", request.rows(i).line_id()}}));
       ASSIGN_OR_RETURN(preprocess::FeatureRow row,
                        ToFeatureRow(request.rows(i)));
       return FeatureSample(model, row);
@@ -83,6 +86,7 @@ grpc::ServerUnaryReactor* EfficiencyPredictionService::Predict(
   inference.task = lineserve::v1::TASK_KIND_TABULAR_REGRESSION;
   inference.timeout = TimeLeft(*context);
   inference.cancellation = reactor->cancellation();
+  inference.source = GrpcRequestSource(*context, "");
   inference.sample_label = "rows";
   pipeline_->Run(
       std::move(inference),

@@ -1,5 +1,7 @@
 // The gRPC server: the services it is given, health checking (overall and
-// per service) and reflection on one port.
+// per service) and, when asked for, reflection on one port; plaintext, TLS,
+// or mutual TLS (clients must present a certificate signed by the
+// options' client CA; the handshake refuses the others).
 #ifndef LINESERVE_SERVER_SERVICE_LINE_SERVER_H_
 #define LINESERVE_SERVER_SERVICE_LINE_SERVER_H_
 
@@ -14,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/security/tls_credentials.h"
 
 namespace lineserve {
 
@@ -38,6 +41,13 @@ struct LineServerOptions {
   std::string address = "0.0.0.0:8500";
   // Largest request or response message, bytes; camera images must fit.
   int max_message_bytes = 16 << 20;
+  // TLS with this certificate and key (mutual with a client CA); empty:
+  // plaintext.
+  TlsCredentials tls;
+  // Serve grpc.reflection (grpcurl lists and describes the services without
+  // the protos): convenient in development, a map of the API for anyone
+  // who can connect in production, so off unless asked for.
+  bool reflection = false;
 };
 
 // Thread-safe: Shutdown() may be called from any thread (e.g. a signal

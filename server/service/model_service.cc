@@ -4,8 +4,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "models/base/log.h"
 #include "models/base/status_macros.h"
 #include "server/service/grpc_status.h"
+#include "server/service/request_support.h"
 
 namespace lineserve {
 namespace {
@@ -152,11 +154,37 @@ absl::Status ModelService::Authorize(const grpc::CallbackServerContext& context,
   return absl::OkStatus();
 }
 
+void ModelService::LogControl(absl::string_view method, absl::string_view model,
+                              const RequestSource& source,
+                              const absl::Status& status) const {
+  if (status.ok()) {
+    // An audit trail: who changed what is served.
+    LogInfo("model-control", "control call done",
+            {{"method", method},
+             {"model", TruncateForLog(model, 128)},
+             {"peer", TruncateForLog(source.peer, 128)},
+             {"request_id", TruncateForLog(source.request_id, 128)}});
+    return;
+  }
+  if (options_.request_log == nullptr) return;
+  FinishedRequest finished;
+  finished.front_end = "model-control";
+  finished.method = method;
+  finished.model = model;
+  finished.peer = source.peer;
+  finished.request_id = source.request_id;
+  finished.status = status;
+  options_.request_log->Finished(finished);
+}
+
 grpc::ServerUnaryReactor* ModelService::Control(
     grpc::CallbackServerContext* context, absl::string_view method,
-    bool allowed_in_poll, std::function<absl::Status()> action) {
+    absl::string_view model, bool allowed_in_poll,
+    std::function<absl::Status()> action) {
+  RequestSource source = GrpcRequestSource(*context, "");
   if (absl::Status allowed = Authorize(*context, method, allowed_in_poll);
       !allowed.ok()) {
+    LogControl(method, model, source, allowed);
     return FinishNow(context, allowed);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -165,8 +193,12 @@ grpc::ServerUnaryReactor* ModelService::Control(
     reactor->Finish(ToGrpcStatus(absl::UnavailableError("shutting down")));
     return reactor;
   }
-  queue_.push_back([reactor, action = std::move(action)] {
-    reactor->Finish(ToGrpcStatus(action()));
+  queue_.push_back([this, reactor, action = std::move(action),
+                    method = std::string(method), model = std::string(model),
+                    source = std::move(source)] {
+    const absl::Status status = action();
+    LogControl(method, model, source, status);
+    reactor->Finish(ToGrpcStatus(status));
   });
   return reactor;
 }
@@ -187,31 +219,34 @@ grpc::ServerUnaryReactor* ModelService::LoadModel(
     grpc::CallbackServerContext* context,
     const lineserve::v1::ModelControlRequest* request,
     lineserve::v1::ModelStatus* response) {
-  return Control(context, "LoadModel", false, [this, request, response] {
-    return Reload(request->name(), /*loaded_only=*/false, response);
-  });
+  return Control(
+      context, "LoadModel", request->name(), false, [this, request, response] {
+        return Reload(request->name(), /*loaded_only=*/false, response);
+      });
 }
 
 grpc::ServerUnaryReactor* ModelService::ReloadModel(
     grpc::CallbackServerContext* context,
     const lineserve::v1::ModelControlRequest* request,
     lineserve::v1::ModelStatus* response) {
-  return Control(context, "ReloadModel", true, [this, request, response] {
-    // Reloading is for what is loaded; LoadModel brings in a new model.
-    return Reload(request->name(), /*loaded_only=*/true, response);
-  });
+  return Control(
+      context, "ReloadModel", request->name(), true, [this, request, response] {
+        // Reloading is for what is loaded; LoadModel brings in a new model.
+        return Reload(request->name(), /*loaded_only=*/true, response);
+      });
 }
 
 grpc::ServerUnaryReactor* ModelService::UnloadModel(
     grpc::CallbackServerContext* context,
     const lineserve::v1::ModelControlRequest* request,
     lineserve::v1::ModelControlResponse* /*response*/) {
-  return Control(context, "UnloadModel", false, [this, request] {
-    if (request->name().empty()) {
-      return absl::InvalidArgumentError("name: required");
-    }
-    return options_.repository->Unload(request->name());
-  });
+  return Control(context, "UnloadModel", request->name(), false,
+                 [this, request] {
+                   if (request->name().empty()) {
+                     return absl::InvalidArgumentError("name: required");
+                   }
+                   return options_.repository->Unload(request->name());
+                 });
 }
 
 }  // namespace lineserve

@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "lineserve/v1/model_service.grpc.pb.h"
 #include "server/inference/inference_observer.h"
+#include "server/inference/request_log.h"
 #include "server/repository/model_repository.h"
 
 namespace lineserve {
@@ -44,6 +45,9 @@ struct ModelServiceOptions {
   std::string admin_token;
   // Told about refused control calls; not owned, null for none.
   InferenceObserver* observer = nullptr;
+  // Logs refused and failed control calls (rate-limited); not owned, null
+  // for none. Control calls that succeed are logged at info regardless.
+  RequestLog* request_log = nullptr;
 };
 
 class ModelService final : public lineserve::v1::ModelService::CallbackService {
@@ -87,11 +91,16 @@ class ModelService final : public lineserve::v1::ModelService::CallbackService {
   absl::Status Authorize(const grpc::CallbackServerContext& context,
                          absl::string_view method, bool allowed_in_poll) const;
   // Runs `action` on the worker thread, finishing `reactor` with its status;
-  // refuses at once when Authorize does.
+  // refuses at once when Authorize does. Logs the outcome (`model` is the
+  // request's, as sent).
   grpc::ServerUnaryReactor* Control(grpc::CallbackServerContext* context,
                                     absl::string_view method,
+                                    absl::string_view model,
                                     bool allowed_in_poll,
                                     std::function<absl::Status()> action);
+  void LogControl(absl::string_view method, absl::string_view model,
+                  const RequestSource& source,
+                  const absl::Status& status) const;
   void WorkerLoop();
   // (Re)loads `name` and fills `response` with its status; `loaded_only`
   // refuses a model that is not loaded (NOT_FOUND). Worker thread only.

@@ -348,7 +348,8 @@ HttpResponse OipHttp::Infer(const std::string& model,
         call->status = std::move(status);
         call->done.Notify();
       },
-      OipService::OutputForm::kTyped);
+      OipService::OutputForm::kTyped,
+      RequestSource{"http", http.peer, http.Header("x-request-id")});
   // The pipeline answers by the timeout (DEADLINE_EXCEEDED at worst).
   if (!call->done.WaitForNotificationWithTimeout(timeout_ + absl::Seconds(5))) {
     return Error(absl::DeadlineExceededError("no answer in time"));

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "models/base/client_text.h"
 #include "models/base/status_macros.h"
 #include "server/inference/model_io.h"
 #include "server/service/grpc_status.h"
@@ -370,8 +371,8 @@ grpc::ServerUnaryReactor* OipService::ModelMetadata(
 void OipService::Infer(const ModelInferRequest* request,
                        ModelInferResponse* response, absl::Duration timeout,
                        std::shared_ptr<Cancellation> cancellation,
-                       std::function<void(absl::Status)> done,
-                       OutputForm form) const {
+                       std::function<void(absl::Status)> done, OutputForm form,
+                       RequestSource source) const {
   InferenceRequest inference;
   inference.method = "ModelInfer";
   inference.model = request->model_name();
@@ -383,6 +384,12 @@ void OipService::Infer(const ModelInferRequest* request,
   }
   inference.timeout = timeout;
   inference.cancellation = std::move(cancellation);
+  inference.source = std::move(source);
+  if (!request->id().empty()) inference.source.request_id = request->id();
+  // The id is echoed in the answer: bounded like the domain API's ids.
+  if (inference.malformed.ok()) {
+    inference.malformed = CheckClientId("id", request->id());
+  }
   auto inputs = InputTensors(*request);
   if (inference.malformed.ok() && !inputs.ok()) {
     inference.malformed = inputs.status();
@@ -425,10 +432,10 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(
     grpc::CallbackServerContext* context, const ModelInferRequest* request,
     ModelInferResponse* response) {
   auto* reactor = new CancellableUnaryReactor();
-  Infer(request, response, TimeLeft(*context), reactor->cancellation(),
-        [reactor](absl::Status status) {
-          reactor->Finish(ToGrpcStatus(status));
-        });
+  Infer(
+      request, response, TimeLeft(*context), reactor->cancellation(),
+      [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); },
+      OutputForm::kLikeInputs, GrpcRequestSource(*context, request->id()));
   return reactor;
 }
 

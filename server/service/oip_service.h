@@ -80,11 +80,14 @@ class OipService final
   enum class OutputForm { kLikeInputs, kTyped };
   // ModelInfer: fills `response` and calls `done` exactly once (maybe on a
   // batcher worker); `request` and `response` must stay alive until then.
+  // `source` is logged with the outcome; the request's id, when set, is its
+  // request id.
   void Infer(const inference::ModelInferRequest* request,
              inference::ModelInferResponse* response, absl::Duration timeout,
              std::shared_ptr<Cancellation> cancellation,
              std::function<void(absl::Status)> done,
-             OutputForm form = OutputForm::kLikeInputs) const;
+             OutputForm form = OutputForm::kLikeInputs,
+             RequestSource source = {}) const;
 
  private:
   const InferencePipeline* pipeline_;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "models/base/client_text.h"
 #include "models/base/status_macros.h"
 #include "models/postprocess/classification.h"
 #include "server/inference/model_io.h"
@@ -53,9 +54,33 @@ InspectResponse Answer(const ServableModel& servable,
   return response;
 }
 
+void SetImageQuality(const preprocess::ImageQualityReport& report,
+                     InspectResponse& response) {
+  using preprocess::ImageQualityIssue;
+  switch (report.issue) {
+    case ImageQualityIssue::kOk:
+      response.set_image_quality(lineserve::v1::IMAGE_QUALITY_OK);
+      return;
+    case ImageQualityIssue::kBlank:
+      response.set_image_quality(lineserve::v1::IMAGE_QUALITY_BLANK);
+      break;
+    case ImageQualityIssue::kTooSmall:
+      response.set_image_quality(lineserve::v1::IMAGE_QUALITY_TOO_SMALL);
+      break;
+    case ImageQualityIssue::kWrongAspect:
+      response.set_image_quality(lineserve::v1::IMAGE_QUALITY_WRONG_ASPECT);
+      break;
+  }
+  response.set_image_quality_detail(report.detail);
+}
+
 // One client stream: reads requests as they come, submits each, writes each
 // answer when it is ready (one write in flight at a time, as gRPC requires),
 // and finishes once the client is done sending and every answer is written.
+// Flow control: with kMaxStreamOutstanding requests submitted and not yet
+// written, it stops reading until an answer is written, so a client that
+// sends without reading its answers is held back by gRPC's flow control
+// instead of growing the server's memory.
 class InspectStreamReactor
     : public grpc::ServerBidiReactor<InspectRequest, InspectResponse> {
  public:
@@ -80,13 +105,22 @@ class InspectStreamReactor
       absl::MutexLock lock(&mu_);
       ++pending_;
     }
+    // Only the ids outlive the submit (an image is not kept for an error
+    // answer), cut to the bound the request is refused beyond.
     service_->Submit(
         *context_, request, QualityInspectionService::Call::kInspectStream,
         cancellation_,
-        [this, request](absl::Status status, InspectResponse response) {
-          Deliver(request, status, std::move(response));
+        [this,
+         request_id =
+             std::string(TruncateUtf8(request.request_id(), kMaxClientIdBytes)),
+         part_id =
+             std::string(TruncateUtf8(request.part_id(), kMaxClientIdBytes))](
+            absl::Status status, InspectResponse response) {
+          Deliver(request_id, part_id, status, std::move(response));
         });
-    StartRead(&request_);
+    mu_.Lock();
+    reading_ = false;
+    UnlockAndAct();
   }
 
   void OnWriteDone(bool ok) override {
@@ -109,12 +143,12 @@ class InspectStreamReactor
 
  private:
   // Queues one answer (or the request's error) for writing.
-  void Deliver(const InspectRequest& request, const absl::Status& status,
-               InspectResponse response) {
+  void Deliver(const std::string& request_id, const std::string& part_id,
+               const absl::Status& status, InspectResponse response) {
     if (!status.ok()) {
       response.Clear();
-      response.set_request_id(request.request_id());
-      response.set_part_id(request.part_id());
+      response.set_request_id(request_id);
+      response.set_part_id(part_id);
       response.set_error_code(static_cast<int>(status.code()));
       response.set_error_message(std::string(status.message()));
     }
@@ -127,12 +161,18 @@ class InspectStreamReactor
     UnlockAndAct();
   }
 
-  // Decides under the lock what to start next (a write, or the end of the
-  // call), releases the lock, then starts it: gRPC may run the reaction
-  // (even OnDone, which deletes this) before Start*/Finish return.
+  // Decides under the lock what to start next (the next read, a write, or
+  // the end of the call), releases the lock, then starts it: gRPC may run
+  // the reaction (even OnDone, which deletes this) before Start*/Finish
+  // return.
   void UnlockAndAct() ABSL_UNLOCK_FUNCTION(mu_) {
     const InspectResponse* to_write = nullptr;
     bool finish = false;
+    bool read = false;
+    if (!reading_ && !reads_done_ && pending_ < kMaxStreamOutstanding) {
+      reading_ = true;
+      read = true;
+    }
     if (!writing_ && !outbox_.empty()) {
       writing_ = true;
       // A deque keeps references to its elements valid as it grows.
@@ -143,6 +183,9 @@ class InspectStreamReactor
     }
     const bool broken = broken_;
     mu_.Unlock();
+    // A read in flight keeps the call alive, so Finish and a read are never
+    // both started here (reads_done_ is set).
+    if (read) StartRead(&request_);
     if (to_write != nullptr) {
       StartWrite(to_write);
     } else if (finish) {
@@ -160,6 +203,8 @@ class InspectStreamReactor
   absl::Mutex mu_;
   // Requests submitted and not yet written (or dropped).
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
+  // A read is in flight (the constructor starts the first).
+  bool reading_ ABSL_GUARDED_BY(mu_) = true;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
@@ -187,17 +232,26 @@ void QualityInspectionService::Submit(
   inference.task = lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION;
   inference.timeout = TimeLeft(context);
   inference.cancellation = std::move(cancellation);
+  inference.source = GrpcRequestSource(context, request.request_id());
+  // Ids are echoed in the answer and become metric labels: bounded.
+  inference.malformed = CheckClientIds({{"request_id", request.request_id()},
+                                        {"part_id", request.part_id()},
+                                        {"line_id", request.line_id()},
+                                        {"station_id", request.station_id()}});
   // A stream's answers are matched to requests by request_id only.
   if (call == Call::kInspectStream && request.request_id().empty()) {
     inference.malformed =
         absl::InvalidArgumentError("request_id: required on InspectStream");
   }
+  // Written by prepare on this thread, read by the completion.
+  auto quality = std::make_shared<preprocess::ImageQualityReport>();
   auto prepare =
       [&](const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
     if (request.image().empty()) {
       return absl::InvalidArgumentError("image: empty; send PNG or JPEG bytes");
     }
-    absl::StatusOr<Sample> sample = ImageSample(model, request.image());
+    absl::StatusOr<Sample> sample =
+        ImageSample(model, request.image(), quality.get());
     if (!sample.ok()) return AnnotateStatus(sample.status(), "image");
     std::vector<Sample> samples;
     samples.push_back(*std::move(sample));
@@ -206,7 +260,7 @@ void QualityInspectionService::Submit(
   pipeline_->Run(
       std::move(inference), prepare,
       [this, request_id = request.request_id(), part_id = request.part_id(),
-       line = request.line_id(), station = request.station_id(),
+       line = request.line_id(), station = request.station_id(), quality,
        done = std::move(done)](InferenceOutcome outcome) {
         if (!outcome.status.ok()) {
           done(outcome.status, {});
@@ -214,6 +268,11 @@ void QualityInspectionService::Submit(
         }
         InspectResponse response =
             Answer(*outcome.model, request_id, part_id, outcome.results[0]);
+        SetImageQuality(*quality, response);
+        if (quality->issue != preprocess::ImageQualityIssue::kOk) {
+          observer_->OnImageQualityIssue(
+              line, station, preprocess::ImageQualityIssueName(quality->issue));
+        }
         observer_->OnInspection(
             line, station, response.verdict() == lineserve::v1::VERDICT_DEFECT,
             response.defect_class());

@@ -21,6 +21,12 @@ namespace lineserve {
 
 inline constexpr char kDefaultInspectionModel[] = "quality_inspection";
 
+// InspectStream: requests read and not yet answered on one stream, at most.
+// At the bound the server stops reading that stream until an answer has
+// been written, so a client that does not read its answers cannot make the
+// server buffer them without limit.
+inline constexpr int kMaxStreamOutstanding = 64;
+
 class QualityInspectionService final
     : public lineserve::v1::QualityInspection::CallbackService {
  public:

@@ -3,6 +3,7 @@
 #include <grpcpp/support/time.h>
 
 #include <chrono>
+#include <string>
 
 namespace lineserve {
 
@@ -15,6 +16,21 @@ absl::Duration TimeLeft(const grpc::CallbackServerContext& context) {
     return absl::InfiniteDuration();
   }
   return absl::FromChrono(deadline - now);
+}
+
+RequestSource GrpcRequestSource(const grpc::CallbackServerContext& context,
+                                absl::string_view request_id) {
+  RequestSource source;
+  source.front_end = "grpc";
+  source.peer = context.peer();
+  source.request_id = std::string(request_id);
+  if (source.request_id.empty()) {
+    const auto& metadata = context.client_metadata();
+    if (auto found = metadata.find("x-request-id"); found != metadata.end()) {
+      source.request_id.assign(found->second.data(), found->second.size());
+    }
+  }
+  return source;
 }
 
 }  // namespace lineserve

@@ -11,13 +11,8 @@ cli=${2:?usage: perf_smoke_test.sh SERVER CLI SOURCE_DIR}
 source_dir=$(cd "${3:?usage: perf_smoke_test.sh SERVER CLI SOURCE_DIR}" && pwd)
 golden=$source_dir/tests/integration/testdata/golden
 python=/usr/bin/python3
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../support/server_process.sh
+source "$(dirname "$0")/../support/server_process.sh"
 fail() {
   echo "FAILED: $*"
   cat "$work"/*.err 2>/dev/null || true

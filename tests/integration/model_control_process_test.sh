@@ -8,14 +8,8 @@ set -euo pipefail
 server=${1:?usage: model_control_process_test.sh SERVER CLI}
 cli=${2:?usage: model_control_process_test.sh SERVER CLI}
 golden=$(cd "$(dirname "$0")/testdata/golden" && pwd)
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAILED: $*"; tail -n 20 "$work/server.log" || true; exit 1; }
+# shellcheck source=../support/server_process.sh
+source "$(dirname "$0")/../support/server_process.sh"
 
 cp -r "$golden/repo" "$work/repo"
 printf 'operator-token-0123456789\n' > "$work/token"

@@ -220,6 +220,84 @@ TEST_F(ModelControlTest,
   EXPECT_EQ(AnsweringVersion(), 3);
 }
 
+// Control answers reach whoever holds the token, and a failed version's
+// message reaches any client through GetModel, the index and inference
+// errors: they name the model and version, never the folder the server
+// keeps the repository in (the server's log has the full paths).
+TEST_F(ModelControlTest, FailedLoadsNameTheModelNotTheRepositoryPath) {
+  // A model whose config does not parse, one whose version_policy names a
+  // version with no artifact, and a corrupt artifact for the served one.
+  fs::create_directories(fs::path(root_) / "garbled" / "1");
+  ASSERT_TRUE(WriteFileAtomically(
+                  (fs::path(root_) / "garbled" / "config.pbtxt").string(),
+                  "name: \"garbled\" platform: {")
+                  .ok());
+  lineserve::v1::ModelConfig pinned =
+      ::lineserve::testing::TabularConfig("pinned", 3);
+  pinned.set_platform(kFakePlatform);
+  pinned.mutable_version_policy()->mutable_specific()->add_versions(7);
+  fs::create_directories(fs::path(root_) / "pinned");
+  ASSERT_TRUE(
+      WriteModelConfig((fs::path(root_) / "pinned" / "config.pbtxt").string(),
+                       pinned)
+          .ok());
+  Start(ModelControlMode::kExplicit);
+  Publish(2, /*corrupt=*/true);
+  const LineserveClient admin = Client(kToken);
+  const auto no_root = ::testing::Not(HasSubstr(root_));
+
+  auto corrupt = admin.LoadModel(kEfficiency);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_THAT(corrupt.status().message(),
+              HasSubstr("model 'efficiency_prediction' version 2"));
+  EXPECT_THAT(corrupt.status().message(), HasSubstr("efficiency_prediction/2/"))
+      << "names the artifact relative to the repository";
+  EXPECT_THAT(corrupt.status().message(), no_root);
+  auto garbled = admin.LoadModel("garbled");
+  ASSERT_FALSE(garbled.ok());
+  EXPECT_THAT(garbled.status().message(), HasSubstr("garbled"));
+  EXPECT_THAT(garbled.status().message(), no_root);
+  auto pinned_load = admin.LoadModel("pinned");
+  ASSERT_FALSE(pinned_load.ok());
+  EXPECT_THAT(pinned_load.status().message(), HasSubstr("version 7"));
+  EXPECT_THAT(pinned_load.status().message(), no_root);
+  auto ghost = admin.LoadModel("ghost");
+  EXPECT_EQ(ghost.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(ghost.status().message(), HasSubstr("ghost"));
+  EXPECT_THAT(ghost.status().message(), no_root);
+
+  auto models = stack_->client().ListModels();
+  ASSERT_TRUE(models.ok()) << models.status();
+  int failed_versions = 0;
+  for (const auto& model : models->models()) {
+    for (const auto& version : model.versions()) {
+      EXPECT_THAT(version.message(), no_root) << model.name();
+      failed_versions +=
+          version.state() == lineserve::v1::VERSION_STATE_FAILED ? 1 : 0;
+    }
+  }
+  EXPECT_GE(failed_versions, 3);
+  auto index = stack_->client().RepositoryIndex();
+  ASSERT_TRUE(index.ok()) << index.status();
+  for (const auto& model : index->models()) {
+    EXPECT_THAT(model.message(), no_root) << model.name();
+    for (const auto& version : model.versions()) {
+      EXPECT_THAT(version.message(), no_root) << model.name();
+    }
+  }
+  // An anonymous caller asking for the failed version.
+  lineserve::v1::PredictRequest request;
+  request.mutable_model()->set_version(2);
+  auto& features = *request.add_rows()->mutable_features();
+  features["f0"].set_number(0);
+  features["f1"].set_number(0);
+  features["f2"].set_number(0);
+  auto answer = stack_->client().Predict(request);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_THAT(answer.status().message(), HasSubstr("version 2"));
+  EXPECT_THAT(answer.status().message(), no_root);
+}
+
 TEST_F(ModelControlTest, PollingPicksUpEachPublishedVersion) {
   Start(ModelControlMode::kPoll);
   for (int64_t version = 2; version <= 6; ++version) {

@@ -1,17 +1,22 @@
 // The real server on 127.0.0.1:0, loaded with models the real trainer
 // trained once for this CTest run (the IntegrationModels fixture,
 // train_test_models.sh), called through the real client.
+#include <grpcpp/create_channel.h>
 #include <torch/script.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client/lineserve_client.h"
 #include "gmock/gmock.h"
@@ -19,10 +24,13 @@
 #include "models/base/file_util.h"
 #include "models/config/model_config.h"
 #include "models/postprocess/classification.h"
+#include "models/preprocess/image_encode.h"
 #include "models/preprocess/image_preprocessor.h"
 #include "models/preprocess/tabular_encoder.h"
 #include "server/backends/torchscript_backend.h"
 #include "server/repository/model_repository.h"
+#include "server/service/efficiency_prediction_service.h"
+#include "server/service/quality_inspection_service.h"
 #include "tests/support/serving_stack.h"
 
 namespace lineserve {
@@ -92,6 +100,8 @@ class ServerTest : public ::testing::Test {
     lineserve::testing::ServingStackOptions options;
     options.root = (*root_ / "repo").string();
     options.backends = &backends_;
+    options.inference_observer = &observer_;
+    options.decode_memory = &decode_memory_;
     auto stack = lineserve::testing::ServingStack::Start(options);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
@@ -132,7 +142,38 @@ class ServerTest : public ::testing::Test {
                               (dir / "1").string());
   }
 
+  // Counts what the pipeline reports, by method and by image issue.
+  class CountingObserver : public InferenceObserver {
+   public:
+    void OnRequest(absl::string_view method, absl::string_view, int64_t,
+                   const absl::Status&, absl::Duration) override {
+      absl::MutexLock lock(&mu_);
+      ++requests_[std::string(method)];
+    }
+    void OnImageQualityIssue(absl::string_view, absl::string_view,
+                             absl::string_view issue) override {
+      absl::MutexLock lock(&mu_);
+      ++issues_[std::string(issue)];
+    }
+    int requests(const std::string& method) {
+      absl::MutexLock lock(&mu_);
+      return requests_[method];
+    }
+    int issues(const std::string& issue) {
+      absl::MutexLock lock(&mu_);
+      return issues_[issue];
+    }
+
+   private:
+    absl::Mutex mu_;
+    std::map<std::string, int> requests_ ABSL_GUARDED_BY(mu_);
+    std::map<std::string, int> issues_ ABSL_GUARDED_BY(mu_);
+  };
+
   static fs::path* root_;
+  CountingObserver observer_;
+  // The server's budget (main's default); tests may take part of it.
+  preprocess::DecodeMemory decode_memory_{uint64_t{512} << 20};
   BackendRegistry backends_;
   std::unique_ptr<lineserve::testing::ServingStack> stack_;
   // The stack's.
@@ -175,11 +216,11 @@ TEST_F(ServerTest, InspectAnswersAsTheModelDoesInProcess) {
   }
 }
 
-TEST_F(ServerTest, PredictAnswersAsTheModelDoesInProcess) {
-  lineserve::v1::PredictRequest request;
-  auto* row = request.add_rows();
-  row->set_row_id("r1");
-  auto& f = *row->mutable_features();
+// One complete row of the garment table's features.
+lineserve::v1::FeatureRow GarmentRow(const std::string& row_id) {
+  lineserve::v1::FeatureRow row;
+  row.set_row_id(row_id);
+  auto& f = *row.mutable_features();
   f["quarter"].set_category("Quarter2");
   f["department"].set_category("finishing ");
   f["day"].set_category("Monday");
@@ -192,6 +233,12 @@ TEST_F(ServerTest, PredictAnswersAsTheModelDoesInProcess) {
   f["idle_men"].set_number(0);
   f["no_of_style_change"].set_number(0);
   f["no_of_workers"].set_number(8);
+  return row;
+}
+
+TEST_F(ServerTest, PredictAnswersAsTheModelDoesInProcess) {
+  lineserve::v1::PredictRequest request;
+  *request.add_rows() = GarmentRow("r1");
   *request.add_rows() = request.rows(0);
   request.mutable_rows(1)->set_row_id("r2");
   (*request.mutable_rows(1)->mutable_features())["incentive"].set_number(90);
@@ -436,6 +483,200 @@ TEST_F(ServerTest, ClientCancellationTakesTheRequestOutOfTheQueueAtOnce) {
     std::this_thread::yield();
   }
   EXPECT_EQ((*servable)->queue_depth(), 0);
+}
+
+// --- Hardening (issue 13): hostile input is refused precisely and bounded.
+
+// A PNG of one pixel whose IHDR is rewritten to declare `width` x `height`
+// with `bit_depth` and `color_type`: the server must refuse it from the
+// header, before any pixel is decoded (the CRC is not fixed up, so only a
+// check made ahead of libpng can answer RESOURCE_EXHAUSTED).
+std::string DeclaredPng(uint32_t width, uint32_t height, int bit_depth,
+                        int color_type) {
+  auto png = preprocess::EncodePng(preprocess::Image{1, 1, 1, {0.5f}});
+  EXPECT_TRUE(png.ok());
+  std::string bytes = *png;
+  for (int i = 0; i < 4; ++i) {
+    bytes[16 + i] = static_cast<char>((width >> (24 - 8 * i)) & 0xFF);
+    bytes[20 + i] = static_cast<char>((height >> (24 - 8 * i)) & 0xFF);
+  }
+  bytes[24] = static_cast<char>(bit_depth);
+  bytes[25] = static_cast<char>(color_type);
+  return bytes;
+}
+
+std::string FlatPng(int width, int height, float value) {
+  preprocess::Image image{width, height, 1, {}};
+  image.data.assign(static_cast<size_t>(width) * height, value);
+  return *preprocess::EncodePng(image);
+}
+
+TEST_F(ServerTest, PredictWithTheDocumentedMaximumRowsIsNeverRefusedWhenIdle) {
+  // The efficiency model's queue holds 256 rows; the documented limit is
+  // 4096 rows a request, admitted as one request.
+  for (int rows : {257, kMaxRowsPerRequest}) {
+    lineserve::v1::PredictRequest request;
+    for (int i = 0; i < rows; ++i) {
+      *request.add_rows() = GarmentRow(absl::StrCat("r", i));
+    }
+    auto response = client_->Predict(request);
+    ASSERT_TRUE(response.ok()) << rows << " rows: " << response.status();
+    EXPECT_EQ(response->predictions_size(), rows);
+  }
+  lineserve::v1::PredictRequest too_many;
+  for (int i = 0; i <= kMaxRowsPerRequest; ++i) {
+    *too_many.add_rows() = GarmentRow("r");
+  }
+  auto refused = client_->Predict(too_many);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("at most 4096"));
+}
+
+TEST_F(ServerTest, LongIdsAndNamesAreRefusedWithoutBeingEchoed) {
+  auto long_id = InspectRequestFor(Image("ok", 0));
+  long_id.set_request_id(std::string(4096, 'i'));
+  auto status = client_->Inspect(long_id).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "request_id: 4096 bytes, at most 256");
+
+  auto long_line = InspectRequestFor(Image("ok", 0));
+  long_line.set_line_id(std::string(1 << 20, 'l'));
+  status = client_->Inspect(long_line).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("line_id: 1048576 bytes"));
+
+  // Once echoed until the client gave up on the size of the metadata.
+  auto long_model = InspectRequestFor(Image("ok", 0), std::string(100000, 'm'));
+  status = client_->Inspect(long_model).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(status.message().size(), 100u) << status.message();
+
+  lineserve::v1::PredictRequest long_row;
+  *long_row.add_rows() = GarmentRow(std::string(300, 'r'));
+  status = client_->Predict(long_row).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("rows[0]: row_id: 300 bytes"));
+
+  EXPECT_TRUE(client_->Inspect(InspectRequestFor(Image("ok", 0))).ok());
+}
+
+// gRPC's callback API answered these UNIMPLEMENTED with no message.
+TEST_F(ServerTest, UnparseableRequestIsInvalidArgumentNamingTheMethod) {
+  auto request = InspectRequestFor(Image("ok", 0));
+  request.set_request_id("not \xFF\xFE UTF-8");
+  const absl::Status status = client_->Inspect(request).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(),
+              HasSubstr("not a valid message for "
+                        "/lineserve.v1.QualityInspection/Inspect"));
+  EXPECT_TRUE(client_->Inspect(InspectRequestFor(Image("ok", 0))).ok());
+}
+
+TEST_F(ServerTest, DecodeBombIsRefusedFromItsHeader) {
+  // 4000x4000 16-bit RGBA: within the pixel limit, 128 MB of samples.
+  auto bomb =
+      client_->Inspect(InspectRequestFor(DeclaredPng(4000, 4000, 16, 6)));
+  EXPECT_EQ(bomb.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(bomb.status().message(),
+              HasSubstr("4 channels of 16 bits (128000000 bytes decoded)"));
+  EXPECT_EQ(decode_memory_.in_use_bytes(), 0u);
+}
+
+TEST_F(ServerTest, ConcurrentDecodesShareTheServersDecodeMemory) {
+  const std::string image = Image("ok", 0);
+  // Other decodes hold all but a few bytes: this one cannot start.
+  auto held = decode_memory_.Reserve(decode_memory_.capacity_bytes() - 16);
+  ASSERT_TRUE(held.ok());
+  auto busy = client_->Inspect(InspectRequestFor(image));
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(busy.status().message(), HasSubstr("decode memory is busy"));
+  *held = preprocess::DecodeMemory::Lease();
+  EXPECT_TRUE(client_->Inspect(InspectRequestFor(image)).ok());
+  EXPECT_EQ(decode_memory_.in_use_bytes(), 0u);
+}
+
+TEST_F(ServerTest, BlankTinyAndStripFramesAreFlaggedNotSilentlyOk) {
+  auto tile = client_->Inspect(InspectRequestFor(Image("ok", 0)));
+  ASSERT_TRUE(tile.ok()) << tile.status();
+  EXPECT_EQ(tile->image_quality(), lineserve::v1::IMAGE_QUALITY_OK);
+  EXPECT_EQ(tile->image_quality_detail(), "");
+
+  struct Case {
+    std::string image;
+    lineserve::v1::ImageQuality quality;
+    std::string issue;
+  };
+  std::mt19937 random(5);
+  preprocess::Image strip{600, 100, 1, {}};
+  for (int i = 0; i < 600 * 100; ++i) {
+    strip.data.push_back(static_cast<float>(random() % 256) / 255.0f);
+  }
+  const std::vector<Case> cases = {
+      {FlatPng(300, 300, 0.0f), lineserve::v1::IMAGE_QUALITY_BLANK, "blank"},
+      {FlatPng(300, 300, 1.0f), lineserve::v1::IMAGE_QUALITY_BLANK, "blank"},
+      {FlatPng(300, 300, 0.5f), lineserve::v1::IMAGE_QUALITY_BLANK, "blank"},
+      {FlatPng(1, 1, 0.5f), lineserve::v1::IMAGE_QUALITY_TOO_SMALL,
+       "too_small"},
+      {*preprocess::EncodePng(strip), lineserve::v1::IMAGE_QUALITY_WRONG_ASPECT,
+       "wrong_aspect"},
+  };
+  for (const Case& c : cases) {
+    auto answer = client_->Inspect(InspectRequestFor(c.image));
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_EQ(answer->image_quality(), c.quality) << c.issue;
+    EXPECT_NE(answer->image_quality_detail(), "") << c.issue;
+  }
+  EXPECT_EQ(observer_.issues("blank"), 3);
+  EXPECT_EQ(observer_.issues("too_small"), 1);
+  EXPECT_EQ(observer_.issues("wrong_aspect"), 1);
+  EXPECT_EQ(observer_.issues("ok"), 0);
+}
+
+// The probe of the issue: 50 000 answers left unread took the server from
+// 272 to 467 MB. Now the server stops reading a stream with
+// kMaxStreamOutstanding answers unwritten, so a client that never reads is
+// held back by flow control: its writes stall, and the server sees only
+// what fits in that bound plus the client's receive window (fixed at 64 KiB
+// here, ~150 answers; gRPC's bandwidth probing would grow it to megabytes).
+TEST_F(ServerTest, StreamStopsReadingWhenTheClientDoesNotReadItsAnswers) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  auto stub =
+      lineserve::v1::QualityInspection::NewStub(grpc::CreateCustomChannel(
+          stack_->address(), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  auto stream = stub->InspectStream(&context);
+  const std::string image = Image("ok", 0);
+  constexpr int kAttempts = 5000;
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 0; i < kAttempts; ++i) {
+      auto request = InspectRequestFor(image);
+      request.set_request_id(absl::StrCat(std::string(200, 'x'), i));
+      if (!stream->Write(request)) return;
+      written.fetch_add(1);
+    }
+  });
+  // Wait until the writer stops making progress (or finishes).
+  int last = -1;
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(500));
+    const int now = written.load();
+    if (now == last || now == kAttempts) break;
+    last = now;
+  }
+  const int seen = observer_.requests("InspectStream");
+  std::printf("%d of %d writes went through, the server read %d\n",
+              written.load(), kAttempts, seen);
+  EXPECT_LT(written.load(), kAttempts);
+  EXPECT_LE(seen, kMaxStreamOutstanding + 500) << written.load() << " written";
+  context.TryCancel();
+  writer.join();
+  stream->Finish();
+  // Other clients were never affected.
+  EXPECT_TRUE(client_->Inspect(InspectRequestFor(image)).ok());
 }
 
 }  // namespace

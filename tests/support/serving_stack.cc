@@ -12,6 +12,7 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
   std::unique_ptr<ServingStack> stack(new ServingStack());
   ModelRepositoryOptions repository_options;
   repository_options.root = options.root;
+  repository_options.decode_memory = options.decode_memory;
   repository_options.backends = options.backends;
   repository_options.observer_factory = options.batcher_observers;
   stack->observers_ =
@@ -36,6 +37,8 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
       options.inference_observer);
   LineServerOptions server_options;
   server_options.address = "127.0.0.1:0";
+  server_options.tls = options.tls;
+  server_options.reflection = options.reflection;
   ASSIGN_OR_RETURN(
       stack->server_,
       LineServer::Start(server_options, stack->services_->hosted()));
@@ -51,6 +54,7 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
     HttpServerOptions http_options;
     http_options.address = "127.0.0.1:0";
     http_options.max_body_bytes = options.http_max_body_bytes;
+    http_options.tls = options.tls;
     ASSIGN_OR_RETURN(
         stack->http_,
         HttpServer::Start(http_options, [http = stack->oip_http_.get()](
@@ -60,6 +64,7 @@ absl::StatusOr<std::unique_ptr<ServingStack>> ServingStack::Start(
   }
   ClientOptions client_options;
   client_options.server = stack->address();
+  client_options.tls = options.client_tls;
   stack->client_ = std::make_unique<LineserveClient>(client_options);
   return stack;
 }

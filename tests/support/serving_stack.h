@@ -22,6 +22,7 @@
 #include "server/repository/model_repository.h"
 #include "server/repository/observer_list.h"
 #include "server/repository/repository_poller.h"
+#include "server/security/tls_credentials.h"
 #include "server/service/domain_services.h"
 #include "server/service/health_reporter.h"
 #include "server/service/line_server.h"
@@ -42,10 +43,19 @@ struct ServingStackOptions {
   ModelControlMode mode = ModelControlMode::kNone;
   absl::Duration poll_interval = absl::Milliseconds(100);
   std::string admin_token;
+  // Optional, not owned: the decode budget image models share (see
+  // ModelRepositoryOptions::decode_memory).
+  preprocess::DecodeMemory* decode_memory = nullptr;
   // Also serve the Open Inference Protocol's REST endpoints on 127.0.0.1:0
   // (see http_port()).
   bool http = false;
   size_t http_max_body_bytes = 1 << 20;
+  // TLS (mutual with a client CA) on gRPC and HTTP; the stack's client()
+  // connects with client_tls.
+  TlsCredentials tls;
+  ClientTlsOptions client_tls;
+  // Serve gRPC reflection (LineServerOptions::reflection).
+  bool reflection = false;
 };
 
 class ServingStack {

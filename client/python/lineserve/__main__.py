@@ -3,6 +3,7 @@
     lineserve-py --server 127.0.0.1:8500 inspect part1.png part2.jpg
     lineserve-py --server 127.0.0.1:8500 predict rows.csv
     lineserve-py --server 127.0.0.1:8500 ready [MODEL]
+    lineserve-py --server line7:8500 --tls-ca ca.pem --tls-cert c.pem --tls-key c.key ready
 """
 
 import argparse
@@ -16,6 +17,15 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default="127.0.0.1:8500")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds")
+    tls = parser.add_argument_group(
+        "TLS", "for a server started with --tls-cert (any of these turns TLS on)")
+    tls.add_argument("--tls", action="store_true",
+                     help="TLS, trusting the system's CAs")
+    tls.add_argument("--tls-ca", help="PEM file of the CA that signed the server's certificate")
+    tls.add_argument("--tls-cert", help="PEM client certificate, for mutual TLS (with --tls-key)")
+    tls.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    tls.add_argument("--tls-server-name",
+                     help="name the server's certificate holds, when --server's host differs")
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="one line per image")
     inspect.add_argument("images", nargs="+")
@@ -25,8 +35,18 @@ def main(argv=None):
     ready = commands.add_parser("ready", help="exit 0 when ready")
     ready.add_argument("model", nargs="?")
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    try:
+        client = lineserve.Client(args.server, timeout=args.timeout, tls=args.tls,
+                                  tls_ca=args.tls_ca, tls_cert=args.tls_cert,
+                                  tls_key=args.tls_key,
+                                  tls_server_name=args.tls_server_name)
+    except OSError as e:
+        print("lineserve-py: cannot read a TLS file: %s" % e, file=sys.stderr)
+        return 2
 
-    with lineserve.Client(args.server, timeout=args.timeout) as client:
+    with client:
         try:
             if args.command == "inspect":
                 for path in args.images:

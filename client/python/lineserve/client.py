@@ -63,18 +63,48 @@ def read_rows(path, delimiter=","):
     return rows
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def tls_credentials(tls_ca=None, tls_cert=None, tls_key=None):
+    """grpc.ChannelCredentials for a server started with --tls-cert.
+
+    tls_ca: PEM file of the CA that signed the server's certificate (None:
+    the system's roots). tls_cert, tls_key: this client's PEM certificate
+    and key, for a server that requires mutual TLS (--tls-client-ca); both
+    or neither.
+    """
+    if (tls_cert is None) != (tls_key is None):
+        raise ValueError("tls_cert and tls_key go together")
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read(tls_ca) if tls_ca else None,
+        private_key=_read(tls_key) if tls_key else None,
+        certificate_chain=_read(tls_cert) if tls_cert else None)
+
+
 class Client:
     """A channel to one lineserve server; thread-safe, like its channel.
 
     target: "host:port". timeout: seconds, sent as each call's deadline.
     admin_token: sent as a bearer token on model-control calls.
-    credentials: grpc.ChannelCredentials for TLS; None is a plain channel.
+    TLS, either way: credentials, grpc.ChannelCredentials; or tls=True and
+    the PEM files tls_ca, tls_cert, tls_key (see tls_credentials; any of
+    them implies tls). tls_server_name: the name the server's certificate
+    holds when it is not target's host (e.g. connecting to an IP address).
+    Neither: a plaintext channel.
     """
 
     def __init__(self, target="127.0.0.1:8500", timeout=10.0, admin_token=None,
-                 credentials=None):
+                 credentials=None, tls=False, tls_ca=None, tls_cert=None,
+                 tls_key=None, tls_server_name=None):
         options = [("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
                    ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES)]
+        if credentials is None and (tls or tls_ca or tls_cert or tls_key):
+            credentials = tls_credentials(tls_ca, tls_cert, tls_key)
+        if tls_server_name:
+            options.append(("grpc.ssl_target_name_override", tls_server_name))
         if credentials is None:
             self.channel = grpc.insecure_channel(target, options=options)
         else:

@@ -30,6 +30,19 @@ TEST(FileUtilTest, MissingFileIsNotFound) {
             absl::StatusCode::kNotFound);
 }
 
+// `lineserve-cli inspect <folder>` and `lineserve-train --csv <folder>`
+// once died in std::string's constructor on the folder's "size".
+TEST(FileUtilTest, FolderIsInvalidArgumentNamingIt) {
+  const std::string path = TempPath("folder");
+  std::filesystem::create_directories(path);
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  EXPECT_EQ(contents.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(contents.status().message().find(path + ": is a folder"),
+            absl::string_view::npos)
+      << contents.status();
+  std::filesystem::remove_all(path);
+}
+
 TEST(FileUtilTest, SizeLimitIsResourceExhausted) {
   const std::string path = TempPath("limit");
   ASSERT_TRUE(WriteFileAtomically(path, "0123456789").ok());

@@ -81,37 +81,6 @@ std::string WriteRawPng(const RawPng& spec) {
   return out;
 }
 
-uint32_t Crc32(const unsigned char* data, size_t size) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < size; ++i) {
-    crc ^= data[i];
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-  }
-  return ~crc;
-}
-
-void PutBigEndian32(std::string* bytes, size_t offset, uint32_t value) {
-  for (int i = 0; i < 4; ++i) {
-    (*bytes)[offset + i] = static_cast<char>((value >> (24 - 8 * i)) & 0xFF);
-  }
-}
-
-// A PNG that is only a signature and an IHDR chunk claiming the given size:
-// decoding it can only succeed in reading the header.
-std::string PngHeaderOnly(uint32_t width, uint32_t height) {
-  absl::StatusOr<std::string> png =
-      EncodePng(MakeImage(1, 1, 1, [](int, int, int) { return 0.0f; }));
-  EXPECT_TRUE(png.ok());
-  std::string bytes = png->substr(0, 33);  // signature + IHDR chunk
-  PutBigEndian32(&bytes, 16, width);
-  PutBigEndian32(&bytes, 20, height);
-  PutBigEndian32(&bytes, 29,
-                 Crc32(reinterpret_cast<const unsigned char*>(&bytes[12]), 17));
-  return bytes;
-}
-
 std::string RandomBytes(uint32_t seed, size_t size) {
   std::mt19937 random(seed);
   std::string bytes(size, '\0');

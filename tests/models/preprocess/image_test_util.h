@@ -6,10 +6,13 @@
 #define LINESERVE_TESTS_MODELS_PREPROCESS_IMAGE_TEST_UTIL_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "models/preprocess/image.h"
+#include "models/preprocess/image_encode.h"
 
 namespace lineserve::preprocess {
 
@@ -52,6 +55,41 @@ inline void ExpectImagesNear(const Image& actual, const Image& expected,
   for (size_t i = 0; i < actual.data.size(); ++i) {
     ASSERT_NEAR(actual.data[i], expected.data[i], tolerance) << "sample " << i;
   }
+}
+
+inline uint32_t Crc32(const unsigned char* data, size_t size) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) {
+    crc ^= data[i];
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+  }
+  return ~crc;
+}
+
+inline void PutBigEndian32(std::string* bytes, size_t offset, uint32_t value) {
+  for (int i = 0; i < 4; ++i) {
+    (*bytes)[offset + i] = static_cast<char>((value >> (24 - 8 * i)) & 0xFF);
+  }
+}
+
+// A PNG that is only a signature and an IHDR chunk (valid CRC) declaring the
+// given size and layout (libpng's bit depth and colour type): decoding it can
+// only succeed in reading the header.
+inline std::string PngHeaderOnly(uint32_t width, uint32_t height,
+                                 int bit_depth = 8, int color_type = 0) {
+  absl::StatusOr<std::string> png =
+      EncodePng(MakeImage(1, 1, 1, [](int, int, int) { return 0.0f; }));
+  EXPECT_TRUE(png.ok());
+  std::string bytes = png->substr(0, 33);  // signature + IHDR chunk
+  PutBigEndian32(&bytes, 16, width);
+  PutBigEndian32(&bytes, 20, height);
+  bytes[24] = static_cast<char>(bit_depth);
+  bytes[25] = static_cast<char>(color_type);
+  PutBigEndian32(&bytes, 29,
+                 Crc32(reinterpret_cast<const unsigned char*>(&bytes[12]), 17));
+  return bytes;
 }
 
 }  // namespace lineserve::preprocess

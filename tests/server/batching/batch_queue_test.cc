@@ -75,6 +75,37 @@ TEST(BatchQueueTest, FullQueueRefusesAndCallerKeepsOwnership) {
   EXPECT_EQ(queue.size(), 2u);
 }
 
+TEST(BatchQueueTest, EnqueueAllTakesAnyRequestIntoAnEmptyQueue) {
+  BatchQueue queue(Options(8, absl::Seconds(1), {}, /*max_queue_size=*/2));
+  std::vector<std::unique_ptr<InferenceTask>> tasks;
+  for (int i = 0; i < 5; ++i) tasks.push_back(MakeTask(i));
+  ASSERT_TRUE(queue.EnqueueAll(tasks, kT0).ok());
+  EXPECT_TRUE(tasks.empty());
+  EXPECT_EQ(queue.size(), 5u);
+  EXPECT_THAT(Ids(queue.Poll(kT0, /*flush=*/true).batch),
+              ElementsAre(0, 1, 2, 3, 4));
+}
+
+TEST(BatchQueueTest, EnqueueAllIsAllOrNothingOnABusyQueue) {
+  BatchQueue queue(Options(8, absl::Seconds(1), {}, /*max_queue_size=*/3));
+  EnqueueOk(queue, 9, kT0);
+  std::vector<std::unique_ptr<InferenceTask>> fits;
+  fits.push_back(MakeTask(1));
+  fits.push_back(MakeTask(2));
+  ASSERT_TRUE(queue.EnqueueAll(fits, kT0).ok());
+  std::vector<std::unique_ptr<InferenceTask>> refused;
+  refused.push_back(MakeTask(3));
+  const absl::Status status = queue.EnqueueAll(refused, kT0);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(status.message(),
+              HasSubstr("3 of max_queue_size 3 samples queued, the request "
+                        "has 1"));
+  ASSERT_EQ(refused.size(), 1u);
+  ASSERT_NE(refused[0], nullptr);
+  EXPECT_EQ(refused[0]->enqueue_time, absl::InfinitePast());
+  EXPECT_EQ(queue.size(), 3u);
+}
+
 TEST(BatchQueueTest, PollFreesQueueSlots) {
   BatchQueue queue(Options(1, absl::Seconds(1), {}, /*max_queue_size=*/1));
   EnqueueOk(queue, 1, kT0);

@@ -299,6 +299,74 @@ TEST(DynamicBatcherTest, FullQueueAnswersResourceExhaustedWhileBackendBusy) {
   EXPECT_THAT(backend->batch_sizes(), ElementsAre(1, 1, 1));
 }
 
+// Issue 13's probe: Predict with 257 rows failed on an idle server whose
+// queue holds 256. A request's samples are admitted together: an empty
+// queue takes any number, a busy one all or none.
+TEST(DynamicBatcherTest, SubmitAllAdmitsARequestLargerThanTheQueueWhenIdle) {
+  auto backend = DoublingBackend();
+  auto batcher = MakeBatcher(
+      Options(4, absl::ZeroDuration(), /*max_queue_size=*/2), backend);
+  ASSERT_NE(batcher, nullptr);
+  Outcome outcomes[7];
+  std::vector<std::unique_ptr<InferenceTask>> tasks;
+  for (int i = 0; i < 7; ++i) tasks.push_back(MakeTask(i, &outcomes[i]));
+  batcher->SubmitAll(std::move(tasks));
+  for (Outcome& outcome : outcomes) {
+    ASSERT_TRUE(outcome.Wait());
+    EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  }
+}
+
+TEST(DynamicBatcherTest, SubmitAllRefusesEveryTaskWhenTheQueueCannotTakeAll) {
+  auto backend = DoublingBackend();
+  absl::Notification release;
+  backend->BlockUntil(&release);
+  auto batcher = MakeBatcher(
+      Options(1, absl::ZeroDuration(), /*max_queue_size=*/4), backend);
+  ASSERT_NE(batcher, nullptr);
+
+  Outcome running, queued, refused[4];
+  batcher->Submit(MakeTask(0, &running));
+  ASSERT_TRUE(backend->WaitForRuns(1));
+  batcher->Submit(MakeTask(1, &queued));
+  // 1 queued + 4 > 4: none of the four is taken, all answered at once.
+  std::vector<std::unique_ptr<InferenceTask>> tasks;
+  for (int i = 0; i < 4; ++i) tasks.push_back(MakeTask(i + 2, &refused[i]));
+  batcher->SubmitAll(std::move(tasks));
+  for (Outcome& outcome : refused) {
+    ASSERT_TRUE(outcome.done.HasBeenNotified());
+    EXPECT_EQ(outcome.status.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(outcome.status.message(),
+                HasSubstr("1 of max_queue_size 4 samples queued, the request "
+                          "has 4"));
+  }
+  EXPECT_EQ(batcher->queue_depth(), 1);
+
+  release.Notify();
+  for (Outcome* outcome : {&running, &queued}) {
+    ASSERT_TRUE(outcome->Wait());
+    EXPECT_TRUE(outcome->status.ok()) << outcome->status;
+  }
+  EXPECT_THAT(backend->batch_sizes(), ElementsAre(1, 1));
+}
+
+TEST(DynamicBatcherTest, SubmitAllRefusesEveryTaskWhenOneIsInvalid) {
+  auto backend = DoublingBackend();
+  auto batcher = MakeBatcher(Options(4, absl::ZeroDuration()), backend);
+  ASSERT_NE(batcher, nullptr);
+  Outcome good, bad;
+  std::vector<std::unique_ptr<InferenceTask>> tasks;
+  tasks.push_back(MakeTask(0, &good));
+  tasks.push_back(MakeTask(1, &bad));
+  tasks.back()->inputs[0] = Tensor::FromFloats("y", {2}, {1, 2});
+  batcher->SubmitAll(std::move(tasks));
+  for (Outcome* outcome : {&good, &bad}) {
+    ASSERT_TRUE(outcome->done.HasBeenNotified());
+    EXPECT_EQ(outcome->status.code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(backend->batch_sizes().empty());
+}
+
 TEST(DynamicBatcherTest, ExpiredTaskNeverReachesBackend) {
   FakeClock clock;
   auto backend = DoublingBackend();

@@ -32,6 +32,29 @@ TEST(LabelLimiterTest, CapKeepsTheFirstDistinctValues) {
   EXPECT_EQ(limiter.Limit("a").value, "a");
 }
 
+// The probe of issue 13: one 1 MB line_id made /metrics 21 MB.
+TEST(LabelLimiterTest, LongValuesAreCutToTheDocumentedLength) {
+  LabelLimiter limiter({{}, /*max_values=*/4});
+  const std::string huge(1 << 20, 'l');
+  const LabelLimiter::Result first = limiter.Limit(huge);
+  EXPECT_EQ(first.value, std::string(kMaxLabelValueBytes, 'l'));
+  EXPECT_FALSE(first.folded);
+  // Values sharing their first 64 bytes share one series.
+  EXPECT_EQ(limiter.Limit(huge + "other-end").value, first.value);
+  EXPECT_EQ(limiter.Limit("short").value, "short");
+  // Never inside a UTF-8 character: 63 ASCII bytes and a 2-byte "é".
+  const std::string accented = std::string(63, 'a') + "\xC3\xA9";
+  EXPECT_EQ(limiter.Limit(accented).value, std::string(63, 'a'));
+}
+
+TEST(LabelLimiterTest, LongAllowedValuesMatchTheirCutRequests) {
+  const std::string line(100, 'a');
+  LabelLimiter limiter({{line}, /*max_values=*/1});
+  const LabelLimiter::Result kept = limiter.Limit(line);
+  EXPECT_EQ(kept.value, std::string(kMaxLabelValueBytes, 'a'));
+  EXPECT_FALSE(kept.folded);
+}
+
 TEST(LabelLimiterTest, EmptyIsUnknownAndNotFolded) {
   LabelLimiter limiter({{}, /*max_values=*/0});
   const LabelLimiter::Result empty = limiter.Limit("");

@@ -1,0 +1,20 @@
+# Sourced by the shell tests that run the real lineserve-server: a scratch
+# folder $work (removed on exit), $pid for the server they start (stopped on
+# exit if still running; set it to "" once it has been stopped), and
+# fail MESSAGE, which prints the message and the tail of every *.log in
+# $work and exits 1. A test may redefine fail after sourcing.
+work=$(mktemp -d)
+pid=
+server_process_cleanup() {
+  if [[ -n "$pid" ]]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap server_process_cleanup EXIT
+fail() {
+  echo "FAILED: $*"
+  tail -n 20 "$work"/*.log 2>/dev/null || true
+  exit 1
+}
