@@ -9,23 +9,24 @@
 # test.sh + test-image.sh already take ~27 of them, cold):
 #
 #   asan  ASan+UBSan, gcc, build-asan (preset asan, -O0). Every unit test
-#         binary that does not need LibTorch (396 tests) and the in-process
-#         integration tests on fake backends (OIP, model control, metrics:
-#         the real gRPC and HTTP front ends on loopback). Left out: the
-#         LibTorch suites (trainer, TorchScript backend, the integration
-#         tests that need trained models): LibTorch is uninstrumented,
-#         compiling against its headers dominates a build, and what they add
-#         over the fake backends is LibTorch's own code.
+#         binary that does not need LibTorch and the in-process integration
+#         tests on fake backends (OIP, model control, metrics, faults, TLS:
+#         the real gRPC and HTTP front ends on loopback), 441 tests. Left
+#         out: the LibTorch suites (trainer, TorchScript backend, the
+#         integration tests that need trained models): LibTorch is
+#         uninstrumented, compiling against its headers dominates a build,
+#         and what they add over the fake backends is LibTorch's own code.
 #   tsan  ThreadSanitizer, gcc, build-tsan (preset tsan, -O1), on an
 #         instrumented Abseil (deploy/scripts/tsan-abseil.sh). The suites
 #         whose point is threads: the batcher and its queue, the servable
 #         model and repository (reload, drain, unload, poller), the
-#         inference pipeline (deadlines, cancellation), the metrics and the
-#         HTTP listener, the load generator. Not the gRPC integration tests:
-#         Debian's gRPC is uninstrumented and its arena and slice reuse
-#         across threads reads as races (tests/sanitizers/tsan.supp says
-#         which); they run under ASan. Single-threaded suites (parsing,
-#         decoding) would only repeat what ASan checks.
+#         inference pipeline (deadlines, cancellation) and its request log,
+#         the rate limiter, the metrics and the HTTP listener, the load
+#         generator, 156 tests. Not the gRPC integration tests: Debian's
+#         gRPC is uninstrumented and its arena and slice reuse across
+#         threads reads as races (tests/sanitizers/tsan.supp says which);
+#         they run under ASan. Single-threaded suites (parsing, decoding)
+#         would only repeat what ASan checks.
 #   fuzz  libFuzzer with ASan+UBSan, clang 14, build-fuzz (preset fuzz):
 #         the 6 targets of tests/fuzz, LINESERVE_FUZZ_SECONDS (30) each from
 #         their checked-in corpora, two at a time; the build holds only what
@@ -34,11 +35,11 @@
 # Measured on this 2-core machine, cold (CCACHE_DISABLE=1), while other
 # engineers' builds shared it (load 5 to 11): compile CPU time, so wall time
 # on 2 idle cores is about half of it:
-#   asan  build 990 s CPU (~8.5 min), tests 155 s wall     ~11 min
-#   tsan  Abseil 100 s CPU, build ~350 s CPU (~4 min),
-#         tests 30 s                                        ~5 min
+#   asan  build ~1100 s CPU (~9 min), tests ~170 s wall   ~12 min
+#   tsan  Abseil 120 s CPU, build ~350 s CPU (~4 min),
+#         tests 45 s                                        ~5 min
 #   fuzz  build 430 s CPU (~3.5 min), fuzzing 85 s wall    ~5 min
-# about 21 minutes in all, beside the ~27 of test.sh and test-image.sh.
+# about 22 minutes in all, beside the ~27 of test.sh and test-image.sh.
 #
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,18 +50,19 @@ read -r -a extra_ctest_args <<<"${SANITIZE_CTEST_ARGS:-}"
 
 ASAN_TESTS=(
   # models/
-  base_test model_config_test preprocess_test postprocess_test
+  base_test log_test model_config_test preprocess_test postprocess_test
   models_data_test train_core_test synthetic_tiles_test
   synthetic_production_test deterministic_random_test
   # server/ and client/ on fake backends
-  tensor_test backend_registry_test batching_test servable_model_test
-  model_repository_test inference_pipeline_test metrics_test perf_test
+  tensor_test rate_limiter_test backend_registry_test batching_test
+  servable_model_test model_repository_test inference_pipeline_test
+  request_log_test metrics_test tls_credentials_test perf_test
   # in-process integration on fake backends
-  oip_test model_control_test metrics_integration_test
+  oip_test model_control_test metrics_integration_test fault_test tls_test
 )
 TSAN_TESTS=(
-  batching_test servable_model_test model_repository_test
-  inference_pipeline_test metrics_test perf_test
+  rate_limiter_test batching_test servable_model_test model_repository_test
+  inference_pipeline_test request_log_test metrics_test perf_test
 )
 
 # `ctest -L` regex selecting the tests of these binaries (every test is

@@ -1,6 +1,7 @@
 #include "server/common/tensor.h"
 
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -177,7 +178,13 @@ Tensor Tensor::FromStrings(std::string name,
 
 int64_t Tensor::ElementCount() const {
   int64_t count = 1;
-  for (int64_t dim : shape) count *= dim;
+  for (int64_t dim : shape) {
+    // Saturates: a shape from a client must not wrap around to a small
+    // count (CheckTensor refuses it).
+    if (__builtin_mul_overflow(count, dim, &count)) {
+      return std::numeric_limits<int64_t>::max();
+    }
+  }
   return count;
 }
 
@@ -192,6 +199,13 @@ absl::Status CheckTensor(const Tensor& tensor) {
   if (tensor.dtype == DataType::kInvalid) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor '", tensor.name, "': no data type"));
+  }
+  // No tensor this process can hold has 2^62 elements; the limit also keeps
+  // ElementCount() * ElementSize() below 2^63.
+  if (tensor.ElementCount() > (int64_t{1} << 62) / 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor '", tensor.name, "': shape ",
+                     ShapeText(tensor.shape), " has too many elements"));
   }
   if (tensor.dtype == DataType::kBytes) {
     return ElementOffsets(tensor, tensor.ElementCount()).status();

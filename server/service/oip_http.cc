@@ -50,13 +50,20 @@ int HttpStatus(absl::StatusCode code) {
   }
 }
 
+// JSON text of `body`. Strings from clients may hold invalid UTF-8 (a model
+// name from the path, an id): it is replaced with U+FFFD instead of
+// throwing, which would end the process from an HTTP thread.
+std::string Dump(const json& body) {
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 HttpResponse Error(const absl::Status& status) {
   return {HttpStatus(status.code()), "application/json",
-          json{{"error", std::string(status.message())}}.dump()};
+          Dump(json{{"error", std::string(status.message())}})};
 }
 
 HttpResponse Json(const json& body, int status = 200) {
-  return {status, "application/json", body.dump()};
+  return {status, "application/json", Dump(body)};
 }
 
 // Flattens nested JSON arrays (row-major) into `out`.

@@ -39,11 +39,18 @@ absl::StatusOr<int64_t> ParseVersion(const std::string& text) {
   return version;
 }
 
-// The batch size of a tensor sent batch first (shape [N, ...]).
+// The batch size of a tensor sent batch first (shape [N, ...]), at most
+// kMaxOipBatch: an empty tensor of shape [2^32, 0] holds no data, yet would
+// make 2^32 samples.
 absl::StatusOr<int64_t> BatchOf(const Tensor& tensor) {
   if (tensor.shape.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "input '", tensor.name, "': shape [] has no batch dimension"));
+  }
+  if (tensor.shape[0] > kMaxOipBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", tensor.name, "': batch of ", tensor.shape[0],
+                     ", at most ", kMaxOipBatch, " per request"));
   }
   return tensor.shape[0];
 }

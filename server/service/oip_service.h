@@ -18,6 +18,7 @@
 #ifndef LINESERVE_SERVER_SERVICE_OIP_SERVICE_H_
 #define LINESERVE_SERVER_SERVICE_OIP_SERVICE_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,10 @@
 #include "server/repository/model_repository.h"
 
 namespace lineserve {
+
+// Samples (the first dimension of every input) one ModelInfer may carry,
+// as many as a Predict's rows.
+inline constexpr int64_t kMaxOipBatch = 4096;
 
 class OipService final
     : public inference::GRPCInferenceService::CallbackService {

@@ -347,5 +347,35 @@ TEST_F(OipTest, RestErrorsAreJsonWithTheMatchingStatus) {
   EXPECT_EQ(Rest(port, "GET", "/v3").first, 404);
 }
 
+// Found by tests/fuzz (regression inputs kept in its corpora): each of
+// these once took the whole server down.
+TEST_F(OipTest, HostileRequestsAreRefusedAndTheServerLives) {
+  const int port = stack_->http_port();
+  // An invalid UTF-8 model name echoed into the JSON error: the JSON writer
+  // threw and ended the process.
+  auto [name_status, name] = Rest(port, "GET", "/v2/models/%FF");
+  EXPECT_EQ(name_status, 404);
+  // A zero-sized tensor claiming 2^32 samples: ~352 GB of empty samples.
+  auto [batch_status, batch] =
+      Rest(port, "POST", "/v2/models/sum/infer",
+           R"({"inputs": [{"name": "x", "shape": [4294967296, 0],
+               "datatype": "FP32", "data": []}]})");
+  EXPECT_EQ(batch_status, 400);
+  EXPECT_THAT(batch["error"].get<std::string>(),
+              HasSubstr("batch of 4294967296, at most 4096"));
+  // A shape whose element count wraps around 64 bits to 0.
+  inference::ModelInferRequest request;
+  request.set_model_name("sum");
+  auto* input = request.add_inputs();
+  input->set_name("x");
+  input->set_datatype("FP32");
+  input->add_shape(int64_t{1} << 32);
+  input->add_shape(int64_t{1} << 32);
+  inference::ModelInferResponse response;
+  const grpc::Status status = Infer(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Rest(port, "GET", "/v2/health/live").first, 200);
+}
+
 }  // namespace
 }  // namespace lineserve

@@ -1,5 +1,6 @@
 #include "server/common/tensor.h"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,17 @@ TEST(TensorTest, CheckTensorFindsMalformedBuffers) {
   Tensor negative = Tensor::FromFloats("x", {1}, {1});
   negative.shape = {-1};
   EXPECT_FALSE(CheckTensor(negative).ok());
+}
+
+TEST(TensorTest, ElementCountSaturatesInsteadOfWrapping) {
+  Tensor huge;
+  huge.name = "x";
+  huge.dtype = DataType::kFp32;
+  huge.shape = {int64_t{1} << 32, int64_t{1} << 32};
+  EXPECT_EQ(huge.ElementCount(), std::numeric_limits<int64_t>::max());
+  const absl::Status status = CheckTensor(huge);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("too many elements"));
 }
 
 TEST(TensorTest, SpecMatchingAllowsVariableDims) {
