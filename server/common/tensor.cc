@@ -25,10 +25,17 @@ void AppendLength(std::vector<uint8_t>& out, uint32_t length) {
 // buffer does not hold exactly `count` elements.
 absl::StatusOr<std::vector<size_t>> ElementOffsets(const Tensor& tensor,
                                                    int64_t count) {
+  const size_t size = tensor.data.size();
+  // Every element takes at least its length prefix: a count the buffer
+  // cannot hold is refused before anything is reserved for it.
+  if (count < 0 || static_cast<uint64_t>(count) > size / kLengthPrefix) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor '", tensor.name, "': ", size,
+                     " bytes cannot hold ", count, " BYTES elements"));
+  }
   std::vector<size_t> offsets;
   offsets.reserve(count + 1);
   size_t at = 0;
-  const size_t size = tensor.data.size();
   for (int64_t i = 0; i < count; ++i) {
     if (size - at < kLengthPrefix) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -95,6 +95,12 @@ TEST(TensorTest, CheckTensorFindsMalformedBuffers) {
   Tensor negative = Tensor::FromFloats("x", {1}, {1});
   negative.shape = {-1};
   EXPECT_FALSE(CheckTensor(negative).ok());
+  // Found by the oip_grpc fuzzer: a BYTES shape of 2^40 elements over a few
+  // bytes reserved offsets for all of them first (out of memory).
+  Tensor many = Tensor::FromStrings("s", {"abc"});
+  many.shape = {int64_t{1} << 40};
+  EXPECT_THAT(CheckTensor(many).message(),
+              HasSubstr("7 bytes cannot hold 1099511627776 BYTES elements"));
 }
 
 TEST(TensorTest, ElementCountSaturatesInsteadOfWrapping) {
