@@ -635,9 +635,10 @@ TEST_F(ServerTest, BlankTinyAndStripFramesAreFlaggedNotSilentlyOk) {
 // The probe of the issue: 50 000 answers left unread took the server from
 // 272 to 467 MB. Now the server stops reading a stream with
 // kMaxStreamOutstanding answers unwritten, so a client that never reads is
-// held back by flow control: its writes stall, and the server sees only
-// what fits in that bound plus the client's receive window (fixed at 64 KiB
-// here, ~150 answers; gRPC's bandwidth probing would grow it to megabytes).
+// held back by flow control: its writes stall once the server's receive
+// buffers are full, and the server reads only what fits in that bound plus
+// the client's receive window (fixed at 64 KiB here, ~200 answers; gRPC's
+// bandwidth probing would grow it to megabytes): 271 of 5,000 each run.
 TEST_F(ServerTest, StreamStopsReadingWhenTheClientDoesNotReadItsAnswers) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
@@ -670,7 +671,8 @@ TEST_F(ServerTest, StreamStopsReadingWhenTheClientDoesNotReadItsAnswers) {
   const int seen = observer_.requests("InspectStream");
   std::printf("%d of %d writes went through, the server read %d\n",
               written.load(), kAttempts, seen);
-  EXPECT_LT(written.load(), kAttempts);
+  // How many writes go through depends on the server's receive buffers
+  // (gRPC grows them as data flows); what the server reads does not.
   EXPECT_LE(seen, kMaxStreamOutstanding + 500) << written.load() << " written";
   context.TryCancel();
   writer.join();
