@@ -193,6 +193,10 @@ wait_for 60 "gRPC health SERVING" server_serving
 cli health
 cli models
 cli inspect --line line-1 --station cam-1 "/var/lib/lineserve/$image_file"
+# A blank frame: answered and flagged by the camera check (its counter must
+# be in the exposition the dashboard and alerts are checked against).
+python3 tests/deploy/write_blank_png.py "$RUN/models/blank.png"
+cli inspect --line line-1 --station cam-1 /var/lib/lineserve/blank.png
 cli predict --csv /var/lib/lineserve/rows.csv
 lap "container start + health + calls"
 

@@ -49,18 +49,7 @@ image=$(find "$tmp/data/tiles/images/crack" -name '*.png' | sort | head -n 1)
 "$CLI" inspect --server "$addr" --line line-1 --station cam-1 "$image" || fail "Inspect"
 # A blank frame (flat grey 64x64 PNG): answered, and flagged by the camera
 # check, so lineserve_image_quality_issues_total has a sample.
-python3 - "$tmp/blank.png" <<'PY'
-import struct, sys, zlib
-w = h = 64
-def chunk(kind, data):
-    return (struct.pack(">I", len(data)) + kind + data +
-            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-rows = b"".join(b"\x00" + b"\x80" * w for _ in range(h))
-png = (b"\x89PNG\r\n\x1a\n" +
-       chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
-       chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-open(sys.argv[1], "wb").write(png)
-PY
+python3 "$SRC/tests/deploy/write_blank_png.py" "$tmp/blank.png"
 "$CLI" inspect --server "$addr" --line line-1 --station cam-1 "$tmp/blank.png" ||
   fail "Inspect of a blank frame"
 head -n 3 "$tmp/data/production.csv" > "$tmp/rows.csv"
