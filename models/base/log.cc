@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
+#include "models/base/client_text.h"
 
 namespace lineserve {
 namespace {
@@ -213,10 +214,7 @@ absl::string_view LogLevelName(LogLevel level) {
 
 std::string TruncateForLog(absl::string_view value, size_t max_bytes) {
   if (value.size() <= max_bytes) return std::string(value);
-  size_t cut = max_bytes;
-  // Back off continuation bytes (10xxxxxx) to a character's first byte.
-  while (cut > 0 && (static_cast<uint8_t>(value[cut]) & 0xc0) == 0x80) --cut;
-  return absl::StrCat(value.substr(0, cut), "...");
+  return absl::StrCat(TruncateUtf8(value, max_bytes), "...");
 }
 
 std::string FormatLogLine(const LogRecord& record, LogFormat format,

@@ -40,9 +40,10 @@ absl::StatusOr<preprocess::FeatureRow> ToFeatureRow(
   return out;
 }
 
-// Every row's sample; a bad row refuses the call naming it.
-absl::StatusOr<std::vector<Sample>> RowSamples(const ServableModel& model,
-                                               const PredictRequest& request) {
+}  // namespace
+
+absl::StatusOr<std::vector<Sample>> PredictSamples(
+    const ServableModel& model, const PredictRequest& request) {
   const int rows = request.rows_size();
   if (rows == 0) return absl::InvalidArgumentError("rows: empty");
   if (rows > kMaxRowsPerRequest) {
@@ -67,8 +68,6 @@ absl::StatusOr<std::vector<Sample>> RowSamples(const ServableModel& model,
   return samples;
 }
 
-}  // namespace
-
 EfficiencyPredictionService::EfficiencyPredictionService(
     const InferencePipeline* pipeline, InferenceObserver* observer)
     : pipeline_(pipeline),
@@ -91,7 +90,7 @@ grpc::ServerUnaryReactor* EfficiencyPredictionService::Predict(
   pipeline_->Run(
       std::move(inference),
       [request](const ServableModel& model) {
-        return RowSamples(model, *request);
+        return PredictSamples(model, *request);
       },
       [this, reactor, request, response](InferenceOutcome outcome) {
         if (!outcome.status.ok()) {

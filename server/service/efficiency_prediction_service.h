@@ -5,6 +5,9 @@
 #ifndef LINESERVE_SERVER_SERVICE_EFFICIENCY_PREDICTION_SERVICE_H_
 #define LINESERVE_SERVER_SERVICE_EFFICIENCY_PREDICTION_SERVICE_H_
 
+#include <vector>
+
+#include "absl/status/statusor.h"
 #include "lineserve/v1/efficiency_prediction.grpc.pb.h"
 #include "server/inference/inference_observer.h"
 #include "server/inference/inference_pipeline.h"
@@ -14,6 +17,13 @@ namespace lineserve {
 inline constexpr char kDefaultEfficiencyModel[] = "efficiency_prediction";
 // More rows than this in one request is INVALID_ARGUMENT: split them.
 inline constexpr int kMaxRowsPerRequest = 4096;
+
+// The request's rows as the model's input samples, validated as Predict
+// does (row count, ids, one value per feature, the model's encoder):
+// INVALID_ARGUMENT naming the row and field. The service's own conversion,
+// also called by the fuzz target.
+absl::StatusOr<std::vector<Sample>> PredictSamples(
+    const ServableModel& model, const lineserve::v1::PredictRequest& request);
 
 class EfficiencyPredictionService final
     : public lineserve::v1::EfficiencyPrediction::CallbackService {

@@ -3,11 +3,8 @@
 // service does (server/service/efficiency_prediction_service.cc): the row
 // count bounds, each row's map of named numbers or categories into a
 // preprocess::FeatureRow, then FeatureSample (server/inference/model_io.h)
-// with the golden efficiency model's encoder.
-//
-// The service keeps that conversion in an unnamed namespace (ToFeatureRow,
-// RowSamples), so it is restated here; were they declared in a header, this
-// target would call them instead.
+// with the golden efficiency model's encoder: the service's own
+// PredictSamples.
 //
 // Checked beyond "no crash, no sanitizer report": an accepted row gives the
 // model's input size, all finite; a refused request is INVALID_ARGUMENT.
@@ -17,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/strings/str_cat.h"
 #include "google/protobuf/stubs/logging.h"
 #include "lineserve/v1/efficiency_prediction.pb.h"
 #include "models/preprocess/tabular_encoder.h"
@@ -35,43 +31,15 @@ void Check(bool condition, const char* what) {
   }
 }
 
-// EfficiencyPredictionService's ToFeatureRow.
-absl::StatusOr<preprocess::FeatureRow> ToFeatureRow(
-    const lineserve::v1::FeatureRow& row) {
-  preprocess::FeatureRow out;
-  out.reserve(row.features_size());
-  for (const auto& [name, value] : row.features()) {
-    switch (value.value_case()) {
-      case lineserve::v1::FeatureValue::kNumber:
-        out.emplace_back(name, value.number());
-        break;
-      case lineserve::v1::FeatureValue::kCategory:
-        out.emplace_back(name, value.category());
-        break;
-      default:
-        return absl::InvalidArgumentError(
-            absl::StrCat("feature '", name, "' has no value"));
-    }
-  }
-  return out;
-}
-
-// EfficiencyPredictionService's RowSamples, checking each sample.
+// The service's PredictSamples, checking each sample it accepts.
 absl::Status RowSamples(const ServableModel& model,
                         const lineserve::v1::PredictRequest& request) {
-  const int rows = request.rows_size();
-  if (rows == 0) return absl::InvalidArgumentError("rows: empty");
-  if (rows > kMaxRowsPerRequest) {
-    return absl::InvalidArgumentError("rows: too many");
-  }
+  absl::StatusOr<std::vector<Sample>> samples = PredictSamples(model, request);
+  if (!samples.ok()) return samples.status();
   const size_t width = model.tabular_encoder()->width();
-  for (int i = 0; i < rows; ++i) {
-    absl::StatusOr<preprocess::FeatureRow> row = ToFeatureRow(request.rows(i));
-    if (!row.ok()) return row.status();
-    absl::StatusOr<Sample> sample = FeatureSample(model, *row);
-    if (!sample.ok()) return sample.status();
-    Check(sample->size() == 1, "not one input tensor");
-    const Tensor& input = (*sample)[0];
+  for (const Sample& sample : *samples) {
+    Check(sample.size() == 1, "not one input tensor");
+    const Tensor& input = sample[0];
     Check(static_cast<size_t>(input.ElementCount()) == width,
           "input tensor of the wrong size");
     const float* values = input.values<float>();
