@@ -49,7 +49,6 @@ fi
 # The Kubernetes schema check's npm packages (pinned by the lockfile). Runs at
 # install time, never from a test: tests work offline.
 install_npm_packages() {
-  [[ $PROFILE == all ]] || return 0
   local dir=deploy/k8s/validate
   if [[ -d $dir/node_modules/kubernetes-models && -d $dir/node_modules/js-yaml &&
         $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]]; then
@@ -57,6 +56,16 @@ install_npm_packages() {
   fi
   echo "install-deps: npm ci in $dir"
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
+
+# What the "all" profile fetches beside packages, at install time so that
+# tests and the sanitizer jobs run offline: the npm packages above and the
+# source of Debian's Abseil, which the TSan job builds instrumented
+# (deploy/scripts/tsan-abseil.sh).
+install_downloads() {
+  [[ $PROFILE == all ]] || return 0
+  install_npm_packages
+  deploy/scripts/tsan-abseil.sh --fetch
 }
 
 missing=()
@@ -68,7 +77,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
-  install_npm_packages
+  install_downloads
   exit 0
 fi
 
@@ -77,4 +86,4 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-install_npm_packages
+install_downloads
