@@ -41,7 +41,7 @@ PROM=127.0.0.1:9090
 DATAGEN_ARGS="--ok-count 12 --defect-count 4 --min-side 64 --max-side 96 --rows 200"
 # Smoke-test models (seconds, not accuracy): --force lets them past the
 # trainer's quality gate, which would rightly refuse them.
-QUALITY_ARGS="--image-size 32 --channels 8,16 --epochs 2 --force"
+QUALITY_ARGS="--image-size 32 --channels 8,16 --epochs 2 --folds 1 --publish fold --force"
 EFFICIENCY_ARGS="--trees 30 --force"
 
 export DOCKER_HOST="unix://$ENGINE_ROOT/docker.sock"

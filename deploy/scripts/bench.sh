@@ -38,7 +38,8 @@ mkdir -p "$WORK"
 # The demo's data and models (the same commands and seeds as demo.sh).
 train_demo_quality() {  # repo
   "$TRAIN" quality --data "$VAR/data/tiles/images" --repo "$1" \
-    --image-size 64 --channels 16,32,64 --epochs 25 --seed 7
+    --image-size 64 --channels 16,32,64 --epochs 25 --folds 1 --publish fold \
+    --seed 7
 }
 if [[ -z ${BENCH_REPO:-} ]]; then
   if [[ ! -f "$VAR/data/production.csv" ]]; then
@@ -188,7 +189,7 @@ if [[ $QUICK != 1 && -d "$VAR/data/tiles/images" ]]; then
     rm -rf "$WORK/train_$alloc"
     TIMEFORMAT="%R %U %S"
     { time LD_PRELOAD=$preload "$TRAIN" quality --data "$VAR/data/tiles/images" \
-        --repo "$WORK/train_$alloc" --seed 7 --epochs "$TRAIN_EPOCHS" \
+        --repo "$WORK/train_$alloc" --seed 7 --epochs "$TRAIN_EPOCHS" --folds 1 --publish fold \
         > "$WORK/train_$alloc.log" 2>&1 ; } 2> "$WORK/train_$alloc.time"
     echo "$alloc: $(head -n 1 "$WORK/train_$alloc.log"); wall user sys: $(cat "$WORK/train_$alloc.time")"
   done

@@ -25,7 +25,8 @@ fi
 if [[ ! -d "$REPO/quality_inspection/1" ]]; then
   step "training the quality-inspection model (small: 64 px, 25 epochs)"
   "$TRAIN" quality --data "$VAR/data/tiles/images" --repo "$REPO" \
-    --image-size 64 --channels 16,32,64 --epochs 25 --seed 7
+    --image-size 64 --channels 16,32,64 --epochs 25 --folds 1 --publish fold \
+    --seed 7
 fi
 if [[ ! -d "$REPO/efficiency_prediction/1" ]]; then
   step "training the efficiency model"

@@ -92,7 +92,8 @@ if [[ -z ${SOAK_REPO:-} ]]; then
   fi
   if [[ ! -d "$REPO/$INSPECT_MODEL/1" ]]; then
     "$TRAIN" quality --data "$VAR/data/tiles/images" --repo "$REPO" \
-      --image-size 64 --channels 16,32,64 --epochs 25 --seed 7
+      --image-size 64 --channels 16,32,64 --epochs 25 --folds 1 --publish fold \
+      --seed 7
   fi
   if [[ ! -d "$REPO/$PREDICT_MODEL/1" ]]; then
     "$TRAIN" efficiency --csv "$VAR/data/production.csv" \

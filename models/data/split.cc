@@ -111,6 +111,22 @@ Split RandomSplit(int count, double fraction, uint64_t seed) {
   return split;
 }
 
+std::vector<Split> KFold(int count, int folds, uint64_t seed) {
+  std::vector<int> items(count);
+  for (int i = 0; i < count; ++i) items[i] = i;
+  std::mt19937_64 rng(seed);
+  Shuffle(items, rng);
+  std::vector<Split> splits(folds);
+  for (int i = 0; i < count; ++i) {
+    for (int f = 0; f < folds; ++f) {
+      (f == i % folds ? splits[f].validation : splits[f].train)
+          .push_back(items[i]);
+    }
+  }
+  for (Split& split : splits) Finish(split);
+  return splits;
+}
+
 std::vector<int> TileGroups(const std::vector<std::string>& paths,
                             const std::vector<int>& labels,
                             int64_t max_num_gap) {

@@ -23,6 +23,11 @@ Split StratifiedSplit(const std::vector<int>& labels, double fraction,
 // A plain random split of `count` items.
 Split RandomSplit(int count, double fraction, uint64_t seed);
 
+// `folds` splits of `count` items whose validation sides partition them:
+// the items are shuffled once and dealt round-robin, so fold sizes differ
+// by at most one. Every item is validated exactly once. 2 <= folds <= count.
+std::vector<Split> KFold(int count, int folds, uint64_t seed);
+
 // Photos of one physical part belong together: a split that puts one
 // photo of a part in training and another in validation measures "a new
 // photo of a part already seen", not "a new part".

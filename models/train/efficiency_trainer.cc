@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -175,31 +179,60 @@ absl::StatusOr<torch::jit::Module> FitBoosting(
   for (int r : d.fit_rows) fit_y.push_back(static_cast<float>(d.y_values[r]));
   for (int r : d.val_rows) val_y.push_back(static_cast<float>(d.y_values[r]));
   BoostingOptions boosting = options.boosting;
-  boosting.seed = options.seed;
-  BoostingReport report;
-  ASSIGN_OR_RETURN(ObliviousEnsemble ensemble,
-                   FitObliviousBoosting(
-                       fit_x.data(), static_cast<int>(d.fit_rows.size()), width,
-                       fit_y, val_x.data(), static_cast<int>(d.val_rows.size()),
-                       val_y, boosting, &report));
-  const int fitted = static_cast<int>(report.validation_curve.size());
-  const int step = std::max(1, fitted / 10);
-  for (int t = step; t <= fitted; t += step) {
-    log << absl::StrFormat("trees %4d  early-stopping %s %.4f", t,
-                           BoostingLossName(boosting.loss),
-                           report.validation_curve[t - 1])
-        << std::endl;
+  // Members differ in their seed, so in the rows each tree samples; each
+  // stops early on its own.
+  const int members = std::max(1, options.bagging);
+  std::vector<ObliviousEnsemble> ensembles;
+  std::vector<int> kept, fitted;
+  double early_stopping_loss = 0;
+  for (int m = 0; m < members; ++m) {
+    boosting.seed = options.seed + 7919 * static_cast<uint64_t>(m);
+    BoostingReport report;
+    ASSIGN_OR_RETURN(
+        ObliviousEnsemble ensemble,
+        FitObliviousBoosting(fit_x.data(), static_cast<int>(d.fit_rows.size()),
+                             width, fit_y, val_x.data(),
+                             static_cast<int>(d.val_rows.size()), val_y,
+                             boosting, &report));
+    ensembles.push_back(std::move(ensemble));
+    kept.push_back(report.trees_kept);
+    fitted.push_back(d.val_rows.empty()
+                         ? report.trees_kept
+                         : static_cast<int>(report.validation_curve.size()));
+    early_stopping_loss += report.best_validation_loss / members;
+    if (m == 0) {  // the first member's curve stands for the others'
+      const int curve = static_cast<int>(report.validation_curve.size());
+      const int step = std::max(1, curve / 10);
+      for (int t = step; t <= curve; t += step) {
+        log << absl::StrFormat("trees %4d  early-stopping %s %.4f", t,
+                               BoostingLossName(boosting.loss),
+                               report.validation_curve[t - 1])
+            << std::endl;
+      }
+    }
   }
-  log << "kept " << report.trees_kept << " of " << fitted
-      << " trees (best early-stopping loss "
-      << absl::StrFormat("%.4f", report.best_validation_loss) << ")"
-      << std::endl;
-  training["trees"] = report.trees_kept;
-  training["trees_fitted"] = fitted;
+  const int mean_kept = static_cast<int>(
+      std::lround(std::accumulate(kept.begin(), kept.end(), 0.0) / members));
+  if (d.val_rows.empty()) {  // a fixed count, every tree kept
+    log << "fitted " << mean_kept << " trees"
+        << (members > 1 ? absl::StrCat(" in each of ", members, " members")
+                        : "")
+        << std::endl;
+  } else {
+    log << "kept " << absl::StrJoin(kept, ", ") << " of "
+        << absl::StrJoin(fitted, ", ") << " trees (best early-stopping loss "
+        << absl::StrFormat("%.4f", early_stopping_loss) << ")" << std::endl;
+    training["early_stopping_loss"] = early_stopping_loss;
+  }
+  // Per member: the count the model trained on every row is given.
+  training["trees"] = mean_kept;
+  training["trees_fitted"] = static_cast<int>(std::lround(
+      std::accumulate(fitted.begin(), fitted.end(), 0.0) / members));
+  training["bagging"] = members;
   training["depth"] = boosting.depth;
   training["shrinkage"] = boosting.learning_rate;
   training["loss"] = BoostingLossName(boosting.loss);
-  training["early_stopping_loss"] = report.best_validation_loss;
+  const ObliviousEnsemble ensemble = AverageEnsembles(ensembles);
   return BuildObliviousTreeModel(ensemble);
 }
 
@@ -309,6 +342,11 @@ torch::jit::Module FitMlp(const EfficiencyTrainOptions& options,
     const double loss = MlpEpoch(options, d, module, optimizer, order, rng);
     epochs_run = epoch;
     module.eval();
+    if (d.val_rows.empty()) {  // a fixed epoch count: the last is the model
+      if (epoch == options.max_epochs)
+        best = {loss, epoch, SnapshotState(module)};
+      continue;
+    }
     const double val_mae =
         EvaluateRegression(val_truth, Predict(module, d.x, d.val_rows)).mae;
     if (val_mae < best.mae) best = {val_mae, epoch, SnapshotState(module)};
@@ -371,31 +409,6 @@ absl::StatusOr<TargetRows> ReadTargetRows(const EfficiencyTrainOptions& options,
                      " usable rows, at least 20 are needed"));
   }
   return rows;
-}
-
-// Which usable rows fit the model, which stop its training early and which
-// are held out for the reported figures.
-struct RowSplit {
-  data::Split outer;  // train / held-out test, indices into the usable rows
-  std::vector<int> fit_rows;        // part of outer.train
-  std::vector<int> val_rows;        // the rest of outer.train
-  std::vector<int> train_csv_rows;  // outer.train as table rows
-};
-
-RowSplit SplitRows(const EfficiencyTrainOptions& options,
-                   const TargetRows& rows) {
-  RowSplit split;
-  const int n = static_cast<int>(rows.usable.size());
-  split.outer = data::RandomSplit(n, options.test_fraction, options.seed);
-  const data::Split inner =
-      data::RandomSplit(static_cast<int>(split.outer.train.size()),
-                        options.validation_fraction, options.seed + 1);
-  for (int i : inner.train) split.fit_rows.push_back(split.outer.train[i]);
-  for (int i : inner.validation) split.val_rows.push_back(split.outer.train[i]);
-  for (int i : split.outer.train) {
-    split.train_csv_rows.push_back(rows.usable[i]);
-  }
-  return split;
 }
 
 // The config proposed for the new version, and the server's encoder for
@@ -489,62 +502,251 @@ absl::StatusOr<FittedModel> FitModel(const EfficiencyTrainOptions& options,
   return fitted;
 }
 
-// Baselines a model must beat to be worth serving, on the held-out rows.
-nlohmann::json Baselines(const TargetRows& rows, const data::Split& outer,
-                         const std::vector<double>& test_truth) {
+// A model fitted on some of the usable rows, with what it was built from:
+// its features (defaults from those rows), the server's encoder for them
+// and every usable row encoded (`x` views `x_all`, so this is not moved).
+struct RowModel {
+  std::vector<FeatureColumn> columns;
+  std::optional<ProposedModel> proposed;
+  std::vector<float> x_all;
+  torch::Tensor x;  // [usable rows, encoder width]
+  FittedModel fitted;
+};
+
+// Fits a model on `train` (indices into the usable rows); `early_stopping`
+// of them, drawn at random, only decide when to stop (none: the options'
+// full count is fitted).
+absl::StatusOr<std::unique_ptr<RowModel>> FitRows(
+    const EfficiencyTrainOptions& options, const TargetRows& rows,
+    const std::vector<int>& train, double early_stopping, std::ostream& log) {
+  auto model = std::make_unique<RowModel>();
+  std::vector<int> train_csv_rows;
+  for (int i : train) train_csv_rows.push_back(rows.usable[i]);
+  model->columns =
+      ChooseFeatures(options, rows.table, rows.target, train_csv_rows, log);
+  if (model->columns.empty()) {
+    return absl::InvalidArgumentError("no usable features");
+  }
+  ASSIGN_OR_RETURN(model->proposed, ProposeModel(options, model->columns));
+  ASSIGN_OR_RETURN(model->x_all, EncodeRows(options, rows, model->columns,
+                                            model->proposed->encoder));
+  const int64_t n = static_cast<int64_t>(rows.usable.size());
+  const int64_t width = static_cast<int64_t>(model->proposed->encoder.width());
+  model->x = torch::from_blob(model->x_all.data(), {n, width}, torch::kFloat32);
+  const torch::Tensor y =
+      torch::tensor(std::vector<float>(rows.y.begin(), rows.y.end()))
+          .unsqueeze(1);
+  std::vector<int> fit_rows = train, val_rows;
+  if (early_stopping > 0) {
+    const data::Split inner = data::RandomSplit(
+        static_cast<int>(train.size()), early_stopping, options.seed + 1);
+    fit_rows.clear();
+    for (int i : inner.train) fit_rows.push_back(train[i]);
+    for (int i : inner.validation) val_rows.push_back(train[i]);
+  }
+  log << "features: " << model->columns.size() << " columns -> " << width
+      << " model inputs; rows: " << fit_rows.size() << " fit, "
+      << val_rows.size() << " early-stopping" << std::endl;
+  const FitData fit_data{model->x, y, rows.y, fit_rows, val_rows};
+  ASSIGN_OR_RETURN(model->fitted,
+                   FitModel(options, model->columns, fit_data, log));
+  return model;
+}
+
+// The figures a regressor is judged by on `test` rows, its own and the
+// baselines' (the training mean of `train`, the planned
+// targeted_productivity when the table has it) on the same rows.
+struct TestFigures {
+  RegressionReport model;
+  std::map<std::string, RegressionReport> baselines;
+};
+
+TestFigures EvaluateOnRows(const TargetRows& rows,
+                           const std::vector<int>& train,
+                           const std::vector<int>& test,
+                           const std::vector<double>& predicted) {
+  std::vector<double> truth;
+  for (int r : test) truth.push_back(rows.y[r]);
   double train_mean = 0;
-  for (int r : outer.train) train_mean += rows.y[r];
-  train_mean /= outer.train.size();
-  nlohmann::json baselines;
-  baselines["training_mean"] = ToJson(EvaluateRegression(
-      test_truth, std::vector<double>(test_truth.size(), train_mean)));
+  for (int r : train) train_mean += rows.y[r];
+  train_mean /= std::max<size_t>(1, train.size());
+  TestFigures figures;
+  figures.model = EvaluateRegression(truth, predicted);
+  figures.baselines["training_mean"] =
+      EvaluateRegression(truth, std::vector<double>(truth.size(), train_mean));
   if (auto planned = rows.table.ColumnIndex("targeted_productivity")) {
     std::vector<double> plan;
-    for (int r : outer.validation) {
+    for (int r : test) {
       plan.push_back(
           data::ParseNumber(rows.table.rows[rows.usable[r]][*planned])
               .value_or(train_mean));
     }
-    baselines["targeted_productivity"] =
-        ToJson(EvaluateRegression(test_truth, plan));
+    figures.baselines["targeted_productivity"] =
+        EvaluateRegression(truth, plan);
   }
-  return baselines;
+  return figures;
 }
 
-// metrics.json: the model's figures on the held-out rows against the
-// baselines, and how it was trained.
+// Every fold's model, predictions and figures.
+struct CrossValidation {
+  std::vector<data::Split> splits;
+  std::vector<std::unique_ptr<RowModel>> models;
+  std::vector<nlohmann::json> summaries;  // per fold, flat numbers
+  // Out-of-fold: every test row once, predicted by its fold's model.
+  std::vector<int> test_rows;
+  std::vector<double> predicted;
+  // The training mean each out-of-fold row's baseline predicts.
+  TestFigures pooled;
+};
+
+absl::StatusOr<CrossValidation> CrossValidate(
+    const EfficiencyTrainOptions& options, const TargetRows& rows,
+    std::ostream& log) {
+  CrossValidation cv;
+  const int n = static_cast<int>(rows.usable.size());
+  if (options.folds >= 2) {
+    cv.splits = data::KFold(n, options.folds, options.seed);
+  } else {
+    cv.splits.push_back(
+        data::RandomSplit(n, options.test_fraction, options.seed));
+  }
+  std::vector<double> baseline_mean_predictions;
+  for (size_t f = 0; f < cv.splits.size(); ++f) {
+    const data::Split& split = cv.splits[f];
+    if (cv.splits.size() > 1) {
+      log << "fold " << f + 1 << "/" << cv.splits.size() << ": "
+          << split.train.size() << " training rows, " << split.validation.size()
+          << " test rows" << std::endl;
+    }
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<RowModel> model,
+        FitRows(options, rows, split.train, options.validation_fraction, log));
+    const std::vector<double> predicted =
+        Predict(model->fitted.module, model->x, split.validation);
+    const TestFigures figures =
+        EvaluateOnRows(rows, split.train, split.validation, predicted);
+    nlohmann::json summary = ToJson(figures.model);
+    summary.erase("count");
+    for (const auto& [name, report] : figures.baselines) {
+      summary[absl::StrCat("baseline_", name, "_mae")] = report.mae;
+    }
+    if (model->fitted.training.contains("trees")) {
+      summary["trees"] = model->fitted.training["trees"];
+    }
+    if (model->fitted.training.contains("best_epoch")) {
+      summary["best_epoch"] = model->fitted.training["best_epoch"];
+    }
+    if (cv.splits.size() > 1) {
+      log << absl::StrFormat(
+                 "fold %d: MAE %.4f (training mean %.4f, targeted "
+                 "productivity %s)",
+                 f + 1, figures.model.mae,
+                 figures.baselines.at("training_mean").mae,
+                 figures.baselines.count("targeted_productivity")
+                     ? absl::StrFormat(
+                           "%.4f",
+                           figures.baselines.at("targeted_productivity").mae)
+                     : "n/a")
+          << std::endl;
+    }
+    cv.summaries.push_back(std::move(summary));
+    cv.test_rows.insert(cv.test_rows.end(), split.validation.begin(),
+                        split.validation.end());
+    cv.predicted.insert(cv.predicted.end(), predicted.begin(), predicted.end());
+    cv.models.push_back(std::move(model));
+  }
+  // Pooled baselines: each fold's training mean for its own test rows.
+  std::vector<double> truth, means, plan;
+  const auto planned = rows.table.ColumnIndex("targeted_productivity");
+  for (const data::Split& split : cv.splits) {
+    double mean = 0;
+    for (int r : split.train) mean += rows.y[r];
+    mean /= std::max<size_t>(1, split.train.size());
+    for (int r : split.validation) {
+      truth.push_back(rows.y[r]);
+      means.push_back(mean);
+      if (planned) {
+        plan.push_back(
+            data::ParseNumber(rows.table.rows[rows.usable[r]][*planned])
+                .value_or(mean));
+      }
+    }
+  }
+  cv.pooled.model = EvaluateRegression(truth, cv.predicted);
+  cv.pooled.baselines["training_mean"] = EvaluateRegression(truth, means);
+  if (planned) {
+    cv.pooled.baselines["targeted_productivity"] =
+        EvaluateRegression(truth, plan);
+  }
+  return cv;
+}
+
+// The median of the folds' early-stopped tree counts (boosting) or best
+// epochs (mlp): the count the model trained on every row is given.
+int MedianCount(const CrossValidation& cv, const char* key) {
+  std::vector<double> counts;
+  for (const auto& summary : cv.summaries) {
+    if (summary.contains(key)) counts.push_back(summary[key].get<double>());
+  }
+  return std::max(1, static_cast<int>(std::lround(Median(counts))));
+}
+
+// metrics.json: the out-of-fold figures (or the hold-out's) against the
+// baselines on the same rows, every fold with mean and spread, and how the
+// published model was trained.
 nlohmann::json Metrics(const EfficiencyTrainOptions& options,
-                       const TargetRows& rows, const data::Split& outer,
-                       const std::vector<FeatureColumn>& columns,
-                       const torch::Tensor& x, FittedModel& fitted) {
-  std::vector<double> test_truth;
-  for (int r : outer.validation) test_truth.push_back(rows.y[r]);
-  const RegressionReport report = EvaluateRegression(
-      test_truth, Predict(fitted.module, x, outer.validation));
-  nlohmann::json metrics = ToJson(report);
+                       const TargetRows& rows, const CrossValidation& cv,
+                       const RowModel& published) {
+  const bool several = cv.splits.size() > 1;
+  nlohmann::json metrics = ToJson(cv.pooled.model);
   metrics["task"] = "tabular_regression";
   metrics["target"] = options.target_column;
-  metrics["baselines"] = Baselines(rows, outer, test_truth);
-  metrics["split"] = {{"method", "random"},
-                      {"test_fraction", options.test_fraction},
-                      {"train_count", outer.train.size()},
-                      {"test_count", outer.validation.size()},
+  for (const auto& [name, report] : cv.pooled.baselines) {
+    metrics["baselines"][name] = ToJson(report);
+  }
+  const bool all = options.publish == "all";
+  metrics["split"] = {{"method", several ? "kfold" : "random"},
+                      {"folds", static_cast<int>(cv.splits.size())},
+                      {"figures", several ? "out_of_fold" : "hold_out"},
+                      {"test_fraction", several ? 1.0 / cv.splits.size()
+                                                : options.test_fraction},
+                      {"train_count", all ? rows.usable.size()
+                                          : cv.splits.front().train.size()},
+                      {"test_count", cv.test_rows.size()},
                       {"seed", options.seed}};
+  // Which fold tested each row of the table (-1: no numeric target), so
+  // other learners can be compared on the same folds
+  // (deploy/scripts/efficiency_baselines.py).
+  std::vector<int> fold_of_row(rows.table.rows.size(), -1);
+  for (size_t f = 0; f < cv.splits.size(); ++f) {
+    for (int r : cv.splits[f].validation) {
+      fold_of_row[rows.usable[r]] = static_cast<int>(f);
+    }
+  }
+  metrics["split"]["fold_of_row"] = fold_of_row;
+  if (several) {
+    std::vector<nlohmann::json> folds = cv.summaries;
+    metrics["cross_validation"] = MeanAndSpread(folds);
+    metrics["cross_validation"]["folds"] = folds;
+  }
   std::vector<std::string> feature_names;
-  for (const auto& column : columns) {
+  for (const auto& column : published.columns) {
     feature_names.push_back(column.feature.name());
   }
   metrics["features"] = feature_names;
-  metrics["training"] = fitted.training;
+  metrics["training"] = published.fitted.training;
+  metrics["training"]["published_on"] = all ? "all_rows" : "first_fold";
   return metrics;
 }
 
 // What the new model is held against before it is published: the
-// baselines, and the newest published version on the same held-out rows
-// (encoded with that version's own features, as the server would).
+// baselines on the same rows, and the newest published version: its
+// recorded out-of-fold MAE when it was trained on every row of this table,
+// else its MAE on `rows_to_score` (the first fold's test rows), encoded with
+// that version's own features, as the server would.
 std::vector<GateReference> GateReferences(const EfficiencyTrainOptions& options,
                                           const TargetRows& rows,
-                                          const data::Split& outer,
+                                          const std::vector<int>& rows_to_score,
                                           const nlohmann::json& metrics,
                                           std::ostream& log) {
   std::vector<GateReference> references;
@@ -557,14 +759,20 @@ std::vector<GateReference> GateReferences(const EfficiencyTrainOptions& options,
       LatestPublishedVersion(model_dir);
   if (!latest.ok() || !latest->has_value()) return references;
   const PublishedVersion& previous = **latest;
+  if (std::optional<double> mae = RecordedOutOfFoldFigure(
+          previous.dir, "all_rows", "csv", options.csv_path, "mae")) {
+    references.push_back(
+        {absl::StrCat("version ", previous.version, " (out-of-fold)"), *mae});
+    return references;
+  }
   absl::StatusOr<TabularEncoder> encoder =
       TabularEncoder::Create(previous.config.tabular());
   const int64_t width = encoder.ok() ? encoder->width() : 0;
-  std::vector<float> x(outer.validation.size() * width);
+  std::vector<float> x(rows_to_score.size() * width);
   std::vector<double> truth;
   absl::Status status = encoder.status();
-  for (size_t i = 0; status.ok() && i < outer.validation.size(); ++i) {
-    const int r = outer.validation[i];
+  for (size_t i = 0; status.ok() && i < rows_to_score.size(); ++i) {
+    const int r = rows_to_score[i];
     const auto& cells = rows.table.rows[rows.usable[r]];
     status = encoder->Encode(
         data::FeatureRowFromCsv(rows.table, cells, previous.config.tabular()),
@@ -590,42 +798,75 @@ std::vector<GateReference> GateReferences(const EfficiencyTrainOptions& options,
   return references;
 }
 
+absl::Status CheckOptions(const EfficiencyTrainOptions& options) {
+  if (options.folds < 1) {
+    return absl::InvalidArgumentError("--folds must be >= 1");
+  }
+  if (options.publish != "all" && options.publish != "fold") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--publish: \"", options.publish, "\" is not all or fold"));
+  }
+  if (options.learner != "boosting" && options.learner != "mlp") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--learner: \"", options.learner, "\" is not boosting or mlp"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
                                   std::ostream& log) {
+  RETURN_IF_ERROR(CheckOptions(options));
   ASSIGN_OR_RETURN(const TargetRows rows, ReadTargetRows(options, log));
-  const RowSplit split = SplitRows(options, rows);
-  const std::vector<FeatureColumn> columns = ChooseFeatures(
-      options, rows.table, rows.target, split.train_csv_rows, log);
-  if (columns.empty()) return absl::InvalidArgumentError("no usable features");
-  ASSIGN_OR_RETURN(ProposedModel proposed, ProposeModel(options, columns));
-  RETURN_IF_ERROR(
-      ReportContractChange(options.repository, proposed.config, log));
-  ASSIGN_OR_RETURN(std::vector<float> x_all,
-                   EncodeRows(options, rows, columns, proposed.encoder));
+  if (options.folds > static_cast<int>(rows.usable.size()) / 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--folds ", options.folds, ": too many for ",
+                     rows.usable.size(), " rows"));
+  }
+  ASSIGN_OR_RETURN(CrossValidation cv, CrossValidate(options, rows, log));
+  if (cv.splits.size() > 1) {
+    log << absl::StrFormat(
+               "out-of-fold: MAE %.4f over %d rows (training mean %.4f)",
+               cv.pooled.model.mae, cv.pooled.model.count,
+               cv.pooled.baselines.at("training_mean").mae)
+        << std::endl;
+  }
 
-  const int64_t n = static_cast<int64_t>(rows.usable.size());
-  const int64_t width = static_cast<int64_t>(proposed.encoder.width());
-  torch::Tensor x = torch::from_blob(x_all.data(), {n, width}, torch::kFloat32);
-  torch::Tensor y =
-      torch::tensor(std::vector<float>(rows.y.begin(), rows.y.end()))
-          .unsqueeze(1);
-  log << "features: " << columns.size() << " columns -> " << width
-      << " model inputs; rows: " << split.fit_rows.size() << " fit, "
-      << split.val_rows.size() << " early-stopping, "
-      << split.outer.validation.size() << " held out" << std::endl;
-
-  const FitData fit_data{x, y, rows.y, split.fit_rows, split.val_rows};
-  ASSIGN_OR_RETURN(FittedModel fitted,
-                   FitModel(options, columns, fit_data, log));
-  nlohmann::json metrics =
-      Metrics(options, rows, split.outer, columns, x, fitted);
+  std::unique_ptr<RowModel> published;
+  if (options.publish == "all") {
+    // Every row, at the count the folds' early stopping chose.
+    EfficiencyTrainOptions final_options = options;
+    if (options.learner == "boosting") {
+      final_options.boosting.max_trees = MedianCount(cv, "trees");
+      final_options.boosting.early_stopping_rounds = 0;
+      log << "all rows: " << final_options.boosting.max_trees
+          << " trees (the folds' median)" << std::endl;
+    } else {
+      final_options.max_epochs = MedianCount(cv, "best_epoch");
+      log << "all rows: " << final_options.max_epochs
+          << " epochs (the folds' median)" << std::endl;
+    }
+    std::vector<int> every_row(rows.usable.size());
+    std::iota(every_row.begin(), every_row.end(), 0);
+    ASSIGN_OR_RETURN(published, FitRows(final_options, rows, every_row,
+                                        /*early_stopping=*/0.0, log));
+    published->fitted.training["chosen_on"] =
+        "median of the folds' early-stopped counts";
+  } else {
+    published = std::move(cv.models.front());
+  }
+  RETURN_IF_ERROR(ReportContractChange(options.repository,
+                                       published->proposed->config, log));
+  nlohmann::json metrics = Metrics(options, rows, cv, *published);
   RETURN_IF_ERROR(ApplyQualityGate(
       {"mae", /*higher_is_better=*/false, options.force},
       metrics["mae"].get<double>(),
-      GateReferences(options, rows, split.outer, metrics, log), metrics, log));
-  return PublishModel(fitted.module, x.slice(0, 0, std::min<int64_t>(8, n)),
-                      std::move(metrics), proposed.config, options.repository,
-                      options.overwrite_config);
+      GateReferences(options, rows, cv.splits.front().validation, metrics, log),
+      metrics, log));
+  const int64_t n = static_cast<int64_t>(rows.usable.size());
+  return PublishModel(published->fitted.module,
+                      published->x.slice(0, 0, std::min<int64_t>(8, n)),
+                      std::move(metrics), published->proposed->config,
+                      options.repository, options.overwrite_config);
 }
 
 }  // namespace

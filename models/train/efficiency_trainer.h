@@ -27,15 +27,27 @@ struct EfficiencyTrainOptions {
   // Text columns with more distinct values than this are left out (dates,
   // free text), with a notice.
   int max_categories = 32;
-  // Held out for the reported figures; never seen by training.
+  // The reported figures: folds >= 2, k-fold cross-validation by row, each
+  // row predicted by the fold model that never saw it (out-of-fold), per
+  // fold and mean +- sd; folds == 1, one hold-out of test_fraction.
+  int folds = 5;
   double test_fraction = 0.2;
-  // Share of the remaining rows used to stop training early.
+  // Share of each fold's training rows used to stop training early (the
+  // tree count or epoch is chosen there, never on the fold's test rows).
   double validation_fraction = 0.15;
+  // What is published:
+  //   "all"   a model trained on every row, its tree count (epochs for the
+  //           mlp) the median of the folds' early-stopped counts;
+  //   "fold"  the first fold's model (no extra training).
+  std::string publish = "all";
   // "boosting" (gradient-boosted oblivious trees) or "mlp" (an ensemble of
   // small networks with the scaling baked in).
   std::string learner = "boosting";
   // Used by the "boosting" learner; its seed is taken from `seed`.
   BoostingOptions boosting;
+  // Boosting: this many ensembles, each from its own seed (so its own row
+  // samples), averaged into the model.
+  int bagging = 5;
   // The rest are used by the "mlp" learner.
   int max_epochs = 600;
   int patience = 80;

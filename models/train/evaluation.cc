@@ -225,4 +225,20 @@ nlohmann::json ToJson(const RegressionReport& report) {
           {"r2", report.r2}};
 }
 
+nlohmann::json MeanAndSpread(const std::vector<nlohmann::json>& folds) {
+  nlohmann::json mean = nlohmann::json::object(),
+                 spread = nlohmann::json::object();
+  for (const auto& [key, unused] : folds.front().items()) {
+    double sum = 0, squares = 0;
+    for (const auto& f : folds) sum += f[key].get<double>();
+    const double m = sum / folds.size();
+    for (const auto& f : folds) {
+      squares += std::pow(f[key].get<double>() - m, 2);
+    }
+    mean[key] = m;
+    spread[key] = std::sqrt(squares / folds.size());
+  }
+  return {{"mean", mean}, {"std", spread}};
+}
+
 }  // namespace lineserve::train

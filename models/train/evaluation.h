@@ -89,6 +89,11 @@ DefectScoreReport EvaluateDefectScores(const std::vector<double>& scores,
                                        const std::vector<bool>& is_defect,
                                        double target_recall);
 
+// Mean and (population) standard deviation over the folds of every figure
+// of the first fold's summary (a flat object of numbers; every fold has the
+// first's keys): {"mean": {...}, "std": {...}}.
+nlohmann::json MeanAndSpread(const std::vector<nlohmann::json>& folds);
+
 nlohmann::json ToJson(const ClassificationReport& report);
 nlohmann::json ToJson(const OperatingPoint& point);
 nlohmann::json ToJson(const DefectScoreReport& report);

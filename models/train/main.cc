@@ -124,9 +124,10 @@ int RunQuality(const std::vector<std::string>& args) {
       "lineserve-train quality --data DIR --repo REPO [options]",
       "Trains the quality-inspection model on an image-folder data set\n"
       "(DIR/<class>/*.png|jpg, one folder per class, one of them the good\n"
-      "class), validates it on tiles it has not seen, picks the decision\n"
-      "threshold for --target-defect-recall and publishes\n"
-      "REPO/<model>/<next version>/.");
+      "class), cross-validates it on tiles it has not seen, picks the\n"
+      "decision threshold for --target-defect-recall from the out-of-fold\n"
+      "scores, trains on every tile and publishes REPO/<model>/<next\n"
+      "version>/.");
   cli.AddString("data", &o.data_dir, "image-folder data set", true);
   cli.AddString("masks", &o.masks_dir,
                 "defect masks DIR/<class>/<image stem>.png (default: a "
@@ -141,8 +142,11 @@ int RunQuality(const std::vector<std::string>& args) {
                 "share of each class's tiles held out (with --folds 1)");
   cli.AddInt("folds", &o.folds,
              "k-fold cross-validation by tile (1 = one hold-out)");
+  cli.AddString("publish", &o.publish,
+                "all (retrain on every tile, out-of-fold threshold) or fold "
+                "(the first fold's model, no retraining)");
   cli.AddDouble("target-defect-recall", &o.target_defect_recall,
-                "threshold chosen to flag this share of validation defects");
+                "threshold chosen to flag this share of out-of-fold defects");
   cli.AddInt("epochs", &o.epochs, "training epochs (fixed schedule)");
   cli.AddInt("batch-size", &o.batch_size, "training batch size");
   cli.AddDouble("lr", &o.learning_rate, "peak learning rate (AdamW)");
@@ -186,8 +190,14 @@ int RunEfficiency(const std::vector<std::string>& args) {
               "numeric columns to treat as categories");
   cli.AddInt("max-categories", &o.max_categories,
              "text columns with more distinct values are left out");
+  cli.AddInt("folds", &o.folds,
+             "k-fold cross-validation by row (1 = one hold-out of "
+             "--test-fraction)");
+  cli.AddString("publish", &o.publish,
+                "all (retrain on every row with the folds' median tree "
+                "count) or fold (the first fold's model)");
   cli.AddDouble("test-fraction", &o.test_fraction,
-                "rows held out for the reported figures");
+                "rows held out for the reported figures (with --folds 1)");
   cli.AddDouble("validation-fraction", &o.validation_fraction,
                 "share of the other rows used for early stopping");
   cli.AddString("learner", &o.learner,
@@ -196,6 +206,8 @@ int RunEfficiency(const std::vector<std::string>& args) {
   cli.AddInt("trees", &o.boosting.max_trees,
              "boosting: most trees; early stopping keeps the best count");
   cli.AddInt("tree-depth", &o.boosting.depth, "boosting: levels per tree");
+  cli.AddInt("bagging", &o.bagging,
+             "boosting: ensembles from different seeds, averaged");
   cli.AddDouble("shrinkage", &o.boosting.learning_rate,
                 "boosting: learning rate applied to each tree");
   cli.AddString("loss", &loss, "boosting: l1 (mean absolute error) or l2");

@@ -1,6 +1,7 @@
 #include "models/train/oblivious_boosting.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -494,6 +495,32 @@ absl::StatusOr<BoostingLoss> ParseBoostingLoss(absl::string_view name) {
 
 const char* BoostingLossName(BoostingLoss loss) {
   return loss == BoostingLoss::kL1 ? "l1" : "l2";
+}
+
+ObliviousEnsemble AverageEnsembles(
+    const std::vector<ObliviousEnsemble>& members) {
+  ObliviousEnsemble mean;
+  if (members.empty()) return mean;
+  mean.num_features = members.front().num_features;
+  mean.depth = members.front().depth;
+  const float share = 1.0f / static_cast<float>(members.size());
+  double bias = 0.0;
+  for (const ObliviousEnsemble& member : members) {
+    assert(member.num_features == mean.num_features &&
+           member.depth == mean.depth);
+    bias += member.bias;
+    mean.split_features.insert(mean.split_features.end(),
+                               member.split_features.begin(),
+                               member.split_features.end());
+    mean.split_thresholds.insert(mean.split_thresholds.end(),
+                                 member.split_thresholds.begin(),
+                                 member.split_thresholds.end());
+    for (float value : member.leaf_values) {
+      mean.leaf_values.push_back(value * share);
+    }
+  }
+  mean.bias = static_cast<float>(bias / members.size());
+  return mean;
 }
 
 int ObliviousEnsemble::num_trees() const {

@@ -99,6 +99,13 @@ struct BoostingReport {
   std::vector<double> validation_curve;
 };
 
+// The mean of several ensembles of the same width and depth as one
+// ensemble: every member's trees, leaf values divided by the member count,
+// and the mean bias, so Predict() is the mean of the members' predictions
+// (up to float rounding). Empty input: an empty ensemble.
+ObliviousEnsemble AverageEnsembles(
+    const std::vector<ObliviousEnsemble>& members);
+
 // Fits an ensemble to `rows` x `cols` row-major features `x` and targets
 // `y` (y.size() == rows). The validation rows (`val_x`, `val_rows` x `cols`,
 // `val_y`) only decide when to stop; with val_rows == 0 (val_x may then be

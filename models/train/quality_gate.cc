@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "models/base/file_util.h"
 
 namespace lineserve::train {
 
@@ -57,6 +58,34 @@ absl::Status ApplyQualityGate(const GateOptions& options, double value,
   return absl::FailedPreconditionError(
       absl::StrCat("quality gate: not published: ", why,
                    "; pass --force to publish it anyway"));
+}
+
+std::optional<double> RecordedOutOfFoldFigure(const std::string& version_dir,
+                                              const std::string& published_on,
+                                              const std::string& data_key,
+                                              const std::string& data,
+                                              const std::string& figure) {
+  absl::StatusOr<std::string> text =
+      ReadFile(absl::StrCat(version_dir, "/metrics.json"));
+  if (!text.ok()) return std::nullopt;
+  const nlohmann::json metrics =
+      nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!metrics.is_object()) return std::nullopt;
+  const nlohmann::json training = metrics.value("training", nlohmann::json());
+  if (!training.is_object() ||
+      training.value("published_on", "") != published_on ||
+      training.value(data_key, "") != data) {
+    return std::nullopt;
+  }
+  const nlohmann::json scores = metrics.value("defect_score", nlohmann::json());
+  if (metrics.contains(figure) && metrics[figure].is_number()) {
+    return metrics[figure].get<double>();
+  }
+  if (scores.is_object() && scores.contains(figure) &&
+      scores[figure].is_number()) {
+    return scores[figure].get<double>();
+  }
+  return std::nullopt;
 }
 
 }  // namespace lineserve::train

@@ -5,6 +5,7 @@
 #ifndef LINESERVE_MODELS_TRAIN_QUALITY_GATE_H_
 #define LINESERVE_MODELS_TRAIN_QUALITY_GATE_H_
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -36,6 +37,19 @@ struct GateOptions {
 absl::Status ApplyQualityGate(const GateOptions& options, double value,
                               const std::vector<GateReference>& references,
                               nlohmann::json& metrics, std::ostream& log);
+
+// The figure a version's metrics.json records for its own cross-validation
+// (the out-of-fold `figure` at the top level, or under `defect_score` for
+// the quality model), when that version was trained on every item of the
+// same data: its training.published_on is `published_on` and its
+// training[data_key] is `data`. Such a version has seen every item a new
+// model could be compared on, so its own out-of-fold figure is the like
+// for like reference. nullopt otherwise, or when the file is unreadable.
+std::optional<double> RecordedOutOfFoldFigure(const std::string& version_dir,
+                                              const std::string& published_on,
+                                              const std::string& data_key,
+                                              const std::string& data,
+                                              const std::string& figure);
 
 }  // namespace lineserve::train
 

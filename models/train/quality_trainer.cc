@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <optional>
 #include <random>
 
@@ -499,7 +500,8 @@ std::string EpochDetail(const StepContext& c, torch::jit::Module& module,
                         const data::Split& split, const std::string& fold_name,
                         int epoch, double loss) {
   std::string detail = absl::StrFormat("%sloss %.4f", fold_name, loss);
-  if (epoch % 5 == 0 && epoch != c.options.epochs) {
+  if (epoch % 5 == 0 && epoch != c.options.epochs &&
+      !split.validation.empty()) {
     const DefectScoreReport report =
         ScoreReport(c.options, c.data, split.validation,
                     Probabilities(module, c.data.images, split.validation));
@@ -509,9 +511,12 @@ std::string EpochDetail(const StepContext& c, torch::jit::Module& module,
   return detail;
 }
 
+// Trains one network on `split.train` and scores `split.validation` with
+// it. `fold` seeds the weights and the batch order; `fold_name` prefixes
+// the progress lines.
 FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
-                     const data::Split& split, int fold, int folds,
-                     std::ostream& log) {
+                     const data::Split& split, int fold,
+                     const std::string& fold_name, std::ostream& log) {
   const int64_t stride = CellStride(options);
   const ClassBalance balance = BalanceClasses(options, data, split, stride);
   const StepContext context{options, data, balance, stride};
@@ -519,8 +524,6 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
   FoldModel model(BuildNetwork(options, data), options);
   FoldSchedule schedule = StartSchedule(options, split, fold);
 
-  const std::string fold_name =
-      folds > 1 ? absl::StrCat("fold ", fold + 1, "/", folds, " ") : "";
   EpochProgress progress(log, options.epochs);
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     const double loss = TrainEpoch(context, model, schedule);
@@ -547,19 +550,19 @@ struct FoldFigures {
 };
 
 FoldFigures Evaluate(const QualityTrainOptions& options, const Dataset& data,
-                     const FoldResult& fold) {
+                     const std::vector<int>& images,
+                     const std::vector<std::vector<float>>& probabilities) {
   FoldFigures figures;
   std::vector<int> labels;
-  for (int i : fold.validation) labels.push_back(data.folder.labels[i]);
-  figures.scores =
-      ScoreReport(options, data, fold.validation, fold.probabilities);
+  for (int i : images) labels.push_back(data.folder.labels[i]);
+  figures.scores = ScoreReport(options, data, images, probabilities);
   // The config holds a float in (0, 1); the server flags 1 - P(ok) >= it.
   figures.threshold =
       std::clamp(static_cast<float>(figures.scores.at_target.threshold), 1e-6f,
                  1.0f - 1e-6f);
   const int k = static_cast<int>(data.folder.classes.size());
   std::vector<int> predicted;
-  for (const auto& p : fold.probabilities) {
+  for (const auto& p : probabilities) {
     predicted.push_back(
         postprocess::Decide(p.data(), k, data.ok_index, figures.threshold)
             .label);
@@ -579,23 +582,6 @@ nlohmann::json Summary(const FoldFigures& f) {
           {"defect_vs_ok_accuracy", f.classes.defect_vs_ok_accuracy}};
 }
 
-// Mean and (population) standard deviation of every figure over the folds.
-nlohmann::json MeanAndSpread(const std::vector<nlohmann::json>& folds) {
-  nlohmann::json mean = nlohmann::json::object(),
-                 spread = nlohmann::json::object();
-  for (const auto& [key, unused] : folds.front().items()) {
-    double sum = 0, squares = 0;
-    for (const auto& f : folds) sum += f[key].get<double>();
-    const double m = sum / folds.size();
-    for (const auto& f : folds) {
-      squares += std::pow(f[key].get<double>() - m, 2);
-    }
-    mean[key] = m;
-    spread[key] = std::sqrt(squares / folds.size());
-  }
-  return {{"mean", mean}, {"std", spread}};
-}
-
 absl::Status CheckOptions(const QualityTrainOptions& options) {
   if (options.architecture != "segmentation" && options.architecture != "cnn") {
     return absl::InvalidArgumentError(
@@ -609,6 +595,10 @@ absl::Status CheckOptions(const QualityTrainOptions& options) {
   }
   if (options.folds < 1) {
     return absl::InvalidArgumentError("--folds must be >= 1");
+  }
+  if (options.publish != "all" && options.publish != "fold") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--publish: \"", options.publish, "\" is not all or fold"));
   }
   return absl::OkStatus();
 }
@@ -712,13 +702,12 @@ struct CrossValidation {
   std::vector<nlohmann::json> summaries;
 };
 
-void LogFoldFigures(const FoldFigures& figures, size_t fold, size_t folds,
-                    std::ostream& log) {
+void LogFigures(const std::string& name, const FoldFigures& figures,
+                std::ostream& log) {
   log << absl::StrFormat(
              "%svalidation (unseen tiles): auc %.3f  ap %.3f  threshold "
              "%.4f -> defect recall %.3f, false alarms %.3f, macro-F1 %.3f",
-             folds > 1 ? absl::StrCat("fold ", fold + 1, ": ") : "",
-             figures.scores.roc_auc, figures.scores.average_precision,
+             name, figures.scores.roc_auc, figures.scores.average_precision,
              figures.threshold, figures.scores.at_target.defect_recall,
              figures.scores.at_target.false_alarm_rate,
              figures.classes.macro_f1)
@@ -730,55 +719,142 @@ CrossValidation TrainFolds(const QualityTrainOptions& options,
                            const std::vector<data::Split>& splits,
                            std::ostream& log) {
   CrossValidation cv;
-  for (size_t f = 0; f < splits.size(); ++f) {
-    cv.results.push_back(TrainFold(options, data, splits[f],
-                                   static_cast<int>(f),
-                                   static_cast<int>(splits.size()), log));
-    cv.figures.push_back(Evaluate(options, data, cv.results.back()));
+  const size_t folds = splits.size();
+  for (size_t f = 0; f < folds; ++f) {
+    const std::string name =
+        folds > 1 ? absl::StrCat("fold ", f + 1, "/", folds, " ") : "";
+    cv.results.push_back(
+        TrainFold(options, data, splits[f], static_cast<int>(f), name, log));
+    const FoldResult& result = cv.results.back();
+    cv.figures.push_back(
+        Evaluate(options, data, result.validation, result.probabilities));
     cv.summaries.push_back(Summary(cv.figures.back()));
-    LogFoldFigures(cv.figures.back(), f, splits.size(), log);
+    LogFigures(folds > 1 ? absl::StrCat("fold ", f + 1, ": ") : "",
+               cv.figures.back(), log);
   }
   return cv;
+}
+
+// Every validation image of every fold, scored by the fold model that never
+// saw its tile: with k folds, each image once.
+struct OutOfFold {
+  std::vector<int> images;
+  std::vector<std::vector<float>> probabilities;
+  FoldFigures figures;  // threshold: the one for the target recall
+};
+
+OutOfFold PoolOutOfFold(const QualityTrainOptions& options, const Dataset& data,
+                        const CrossValidation& cv) {
+  OutOfFold pooled;
+  for (const FoldResult& fold : cv.results) {
+    pooled.images.insert(pooled.images.end(), fold.validation.begin(),
+                         fold.validation.end());
+    pooled.probabilities.insert(pooled.probabilities.end(),
+                                fold.probabilities.begin(),
+                                fold.probabilities.end());
+  }
+  pooled.figures = Evaluate(options, data, pooled.images, pooled.probabilities);
+  return pooled;
+}
+
+// What the published threshold does on tiles that did not choose it: for
+// each fold, the threshold for the target recall is taken from the other
+// folds' out-of-fold scores and applied to this fold. Adds to each fold's
+// summary "held_out_threshold", "held_out_defect_recall",
+// "held_out_false_alarm_rate" and, per defect class, the share of its
+// images flagged ("flagged_<class>").
+void AddHeldOutThresholdFigures(const QualityTrainOptions& options,
+                                const Dataset& data, CrossValidation& cv) {
+  const size_t folds = cv.results.size();
+  if (folds < 2) return;
+  auto score_of = [&](const std::vector<float>& p) {
+    return 1.0 - p[data.ok_index];
+  };
+  for (size_t f = 0; f < folds; ++f) {
+    std::vector<double> scores;
+    std::vector<bool> truth;
+    for (size_t g = 0; g < folds; ++g) {
+      if (g == f) continue;
+      const FoldResult& other = cv.results[g];
+      for (size_t i = 0; i < other.validation.size(); ++i) {
+        scores.push_back(score_of(other.probabilities[i]));
+        truth.push_back(data.folder.labels[other.validation[i]] !=
+                        data.ok_index);
+      }
+    }
+    const double threshold =
+        ThresholdForRecall(scores, truth, options.target_defect_recall);
+    const FoldResult& fold = cv.results[f];
+    std::vector<double> fold_scores;
+    std::vector<bool> fold_truth;
+    const size_t k = data.folder.classes.size();
+    std::vector<double> flagged(k, 0), count(k, 0);
+    for (size_t i = 0; i < fold.validation.size(); ++i) {
+      const int label = data.folder.labels[fold.validation[i]];
+      const double score = score_of(fold.probabilities[i]);
+      fold_scores.push_back(score);
+      fold_truth.push_back(label != data.ok_index);
+      count[label] += 1;
+      flagged[label] += score >= threshold;
+    }
+    const OperatingPoint point = EvaluateAt(fold_scores, fold_truth, threshold);
+    nlohmann::json& summary = cv.summaries[f];
+    summary["held_out_threshold"] = threshold;
+    summary["held_out_defect_recall"] = point.defect_recall;
+    summary["held_out_false_alarm_rate"] = point.false_alarm_rate;
+    for (size_t c = 0; c < k; ++c) {
+      if (static_cast<int>(c) == data.ok_index) continue;
+      summary[absl::StrCat("flagged_", data.folder.classes[c])] =
+          count[c] > 0 ? flagged[c] / count[c] : 0.0;
+    }
+  }
 }
 
 // metrics.json "training": how the published model was made.
 nlohmann::json TrainingSummary(const QualityTrainOptions& options,
                                const Dataset& data, const FoldResult& published,
                                double seconds) {
-  return {{"data_dir", options.data_dir},
-          {"masks_dir", data.masks_dir},
-          {"architecture", options.architecture},
-          {"epochs", options.epochs},
-          {"seconds", seconds},
-          {"seconds_per_fold", published.seconds},
-          {"image_size", options.image_size},
-          {"block_channels", options.block_channels},
-          {"convs_per_block", options.convs_per_block},
-          {"top_k", options.top_k},
-          {"crop_size", options.crop_size},
-          {"flip_averaging", options.flip_averaging},
-          {"class_weights", published.class_weights}};
+  return {
+      {"data_dir", options.data_dir},
+      {"masks_dir", data.masks_dir},
+      {"architecture", options.architecture},
+      {"published_on", options.publish == "all" ? "all_tiles" : "first_fold"},
+      {"epochs", options.epochs},
+      {"seconds", seconds},
+      {"seconds_published_model", published.seconds},
+      {"image_size", options.image_size},
+      {"block_channels", options.block_channels},
+      {"convs_per_block", options.convs_per_block},
+      {"top_k", options.top_k},
+      {"crop_size", options.crop_size},
+      {"flip_averaging", options.flip_averaging},
+      {"class_weights", published.class_weights}};
 }
 
-// metrics.json of the published model, the first fold's, with the mean and
-// spread over every fold when there are several. `seconds`: all folds'
-// training time.
+// metrics.json of the published model. Its figures (classification report,
+// defect_score, threshold) are the out-of-fold ones when it is trained on
+// every tile, else the first fold's; with several folds, "cross_validation"
+// holds every fold's figures and their mean and spread. `seconds`: all
+// training, the published model's included.
 nlohmann::json Metrics(const QualityTrainOptions& options, const Dataset& data,
                        const TileSplits& tiles, const CrossValidation& cv,
+                       const FoldFigures& reported, const FoldResult& published,
                        double seconds) {
-  const FoldFigures& chosen = cv.figures.front();
-  nlohmann::json metrics = ToJson(chosen.classes);
+  nlohmann::json metrics = ToJson(reported.classes);
   metrics["task"] = "image_classification";
-  metrics["defect_score"] = ToJson(chosen.scores);
-  metrics["defect_threshold"] = chosen.threshold;
+  metrics["defect_score"] = ToJson(reported.scores);
+  metrics["defect_threshold"] = reported.threshold;
+  const bool all = options.publish == "all";
   metrics["split"] = {
       {"method", "grouped_by_tile"},
       {"tiles", tiles.tile_count},
       {"folds", options.folds},
       {"validation_fraction",
        options.folds >= 2 ? 1.0 / options.folds : options.validation_fraction},
-      {"train_count", tiles.splits.front().train.size()},
-      {"validation_count", tiles.splits.front().validation.size()},
+      {"figures", all ? "out_of_fold" : "first_fold"},
+      {"train_count",
+       all ? data.folder.paths.size() : tiles.splits.front().train.size()},
+      {"validation_count", reported.classes.count},
       {"seed", options.seed}};
   if (tiles.splits.size() > 1) {
     metrics["cross_validation"] = MeanAndSpread(cv.summaries);
@@ -786,8 +862,7 @@ nlohmann::json Metrics(const QualityTrainOptions& options, const Dataset& data,
   }
   metrics["labels"] = data.folder.classes;
   metrics["ok_label"] = options.ok_label;
-  metrics["training"] =
-      TrainingSummary(options, data, cv.results.front(), seconds);
+  metrics["training"] = TrainingSummary(options, data, published, seconds);
   return metrics;
 }
 
@@ -836,7 +911,9 @@ std::optional<double> PreviousVersionAuc(const QualityTrainOptions& options,
       .roc_auc;
 }
 
-// The baseline (chance: AUC 0.5) and the newest published version.
+// The baseline (chance: AUC 0.5) and the newest published version: its
+// recorded out-of-fold figure when it was trained on every tile of this data
+// set, else its score on `validation` (the first fold's unseen tiles).
 std::vector<GateReference> GateReferences(const QualityTrainOptions& options,
                                           const Dataset& data,
                                           const std::vector<int>& validation,
@@ -846,9 +923,14 @@ std::vector<GateReference> GateReferences(const QualityTrainOptions& options,
       LatestPublishedVersion(
           absl::StrCat(options.repository, "/", options.model_name));
   if (!latest.ok() || !latest->has_value()) return references;
-  if (std::optional<double> auc =
-          PreviousVersionAuc(options, data, validation, **latest, log)) {
-    references.push_back({absl::StrCat("version ", (*latest)->version), *auc});
+  const PublishedVersion& previous = **latest;
+  if (std::optional<double> auc = RecordedOutOfFoldFigure(
+          previous.dir, "all_tiles", "data_dir", options.data_dir, "roc_auc")) {
+    references.push_back(
+        {absl::StrCat("version ", previous.version, " (out-of-fold)"), *auc});
+  } else if (std::optional<double> auc =
+                 PreviousVersionAuc(options, data, validation, previous, log)) {
+    references.push_back({absl::StrCat("version ", previous.version), *auc});
   }
   return references;
 }
@@ -864,20 +946,42 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
 
   EpochProgress total_clock(log, 1);
   CrossValidation cv = TrainFolds(options, data, tiles.splits, log);
-  // The first fold's model is published with its own threshold.
-  config.mutable_classification()->set_defect_threshold(
-      cv.figures.front().threshold);
-  nlohmann::json metrics =
-      Metrics(options, data, tiles, cv, total_clock.ElapsedSeconds());
-  FoldResult& published = cv.results.front();
-  const std::vector<int>& validation = published.validation;
+  AddHeldOutThresholdFigures(options, data, cv);
+  const std::vector<int> first_validation = cv.results.front().validation;
+
+  FoldResult published;
+  FoldFigures reported;
+  std::vector<int64_t> sample;
+  if (options.publish == "all") {
+    // The threshold and the figures come from the out-of-fold scores; the
+    // model from every tile, trained as each fold was.
+    const OutOfFold pooled = PoolOutOfFold(options, data, cv);
+    reported = pooled.figures;
+    if (tiles.splits.size() > 1) LogFigures("out-of-fold ", reported, log);
+    data::Split everything;
+    everything.train.resize(data.folder.paths.size());
+    std::iota(everything.train.begin(), everything.train.end(), 0);
+    published =
+        TrainFold(options, data, everything,
+                  static_cast<int>(tiles.splits.size()), "all tiles ", log);
+    for (int64_t i = 0; i < std::min<int64_t>(8, everything.train.size());
+         ++i) {
+      sample.push_back(i);
+    }
+  } else {
+    reported = cv.figures.front();
+    published = std::move(cv.results.front());
+    sample.assign(first_validation.begin(),
+                  first_validation.begin() +
+                      std::min<size_t>(8, first_validation.size()));
+  }
+  config.mutable_classification()->set_defect_threshold(reported.threshold);
+  nlohmann::json metrics = Metrics(options, data, tiles, cv, reported,
+                                   published, total_clock.ElapsedSeconds());
   RETURN_IF_ERROR(ApplyQualityGate(
       {"roc_auc", /*higher_is_better=*/true, options.force},
-      cv.figures.front().scores.roc_auc,
-      GateReferences(options, data, validation, log), metrics, log));
-  std::vector<int64_t> sample(
-      validation.begin(),
-      validation.begin() + std::min<size_t>(8, validation.size()));
+      reported.scores.roc_auc,
+      GateReferences(options, data, first_validation, log), metrics, log));
   return PublishModel(
       published.module, data.images.index_select(0, torch::tensor(sample)),
       std::move(metrics), config, options.repository, options.overwrite_config);

@@ -32,11 +32,19 @@ struct QualityTrainOptions {
   // Validation never shares a physical tile with training (see
   // data::TileGroups). folds == 1: one hold-out of validation_fraction of
   // each class's tiles; folds >= 2: k-fold cross-validation by tile, every
-  // fold trained and reported, the first fold's model published.
+  // fold trained and reported.
   double validation_fraction = 0.2;
-  int folds = 1;
+  int folds = 5;
+  // What is published after validation:
+  //   "all"   a model trained on every tile with the same settings; its
+  //           threshold comes from the out-of-fold scores (every image
+  //           scored by the fold model that never saw its tile), and the
+  //           reported figures are those out-of-fold figures;
+  //   "fold"  the first fold's model with the threshold of its own
+  //           validation tiles (no extra training: quick runs and demos).
+  std::string publish = "all";
   // The decision threshold written into the config is the highest that
-  // flags this share of the validation defects.
+  // flags this share of the validation (out-of-fold) defects.
   double target_defect_recall = 0.95;
   // Fixed schedule (one-cycle); the last epoch is the model, so nothing is
   // chosen by peeking at the validation tiles.

@@ -25,7 +25,7 @@ fail() { echo "FAILED: $*" >&2; [[ -f $tmp/server.log ]] && tail -n 20 "$tmp/ser
 "$TRAIN" datagen --out "$tmp/data" --seed 3 --ok-count 12 --defect-count 4 \
   --min-side 64 --max-side 96 --rows 200 > "$tmp/train.log" 2>&1 || fail "datagen"
 "$TRAIN" quality --data "$tmp/data/tiles/images" --repo "$tmp/repo" --seed 3 \
-  --image-size 32 --channels 8,16 --epochs 2 --threads 1 --force >> "$tmp/train.log" 2>&1 ||
+  --image-size 32 --channels 8,16 --epochs 2 --folds 1 --publish fold --threads 1 --force >> "$tmp/train.log" 2>&1 ||
   { cat "$tmp/train.log"; fail "quality training"; }
 "$TRAIN" efficiency --csv "$tmp/data/production.csv" --target actual_productivity \
   --repo "$tmp/repo" --seed 3 --threads 1 --force >> "$tmp/train.log" 2>&1 ||

@@ -13,7 +13,7 @@ mkdir -p "$staging"
 "$train" datagen --out "$staging/data" --ok-count 16 --defect-count 8 \
   --min-side 48 --max-side 64 --rows 150 --seed 1 > /dev/null
 "$train" quality --data "$staging/data/tiles/images" --repo "$staging/repo" \
-  --image-size 32 --channels 4,8 --epochs 2 --max-batch-size 8 \
+  --image-size 32 --channels 4,8 --epochs 2 --folds 1 --publish fold --max-batch-size 8 \
   --threads 1 --force > "$staging/quality.log"
 "$train" efficiency --csv "$staging/data/production.csv" \
   --target actual_productivity --repo "$staging/repo" --trees 30 \

@@ -55,6 +55,25 @@ TEST(SplitTest, RandomSplitSizes) {
   EXPECT_EQ(RandomSplit(10, 0.3, 3).validation, split.validation);
 }
 
+TEST(SplitTest, KFoldValidatesEveryItemOnceInNearlyEqualFolds) {
+  const std::vector<Split> folds = KFold(23, 5, 4);
+  ASSERT_EQ(folds.size(), 5u);
+  std::vector<int> seen(23, 0);
+  for (const Split& fold : folds) {
+    EXPECT_GE(fold.validation.size(), 4u);
+    EXPECT_LE(fold.validation.size(), 5u);
+    EXPECT_EQ(fold.train.size() + fold.validation.size(), 23u);
+    EXPECT_TRUE(std::is_sorted(fold.validation.begin(), fold.validation.end()));
+    for (int i : fold.validation) {
+      ++seen[i];
+      EXPECT_THAT(fold.train, ::testing::Not(::testing::Contains(i)));
+    }
+  }
+  EXPECT_THAT(seen, ::testing::Each(1));
+  EXPECT_EQ(KFold(23, 5, 4)[2].validation, folds[2].validation);
+  EXPECT_NE(KFold(23, 5, 5)[2].validation, folds[2].validation);
+}
+
 // Paths as the magnetic-tile set names them.
 std::string Tile(const std::string& label, int exposure, int num) {
   return label + "/exp" + std::to_string(exposure) + "_num_" +

@@ -111,5 +111,14 @@ TEST(DefectScoreTest, PerfectSeparationAndJson) {
   }
 }
 
+TEST(EvaluationTest, MeanAndSpreadOverFolds) {
+  const nlohmann::json figures = MeanAndSpread(
+      {{{"mae", 0.1}, {"trees", 10}}, {{"mae", 0.3}, {"trees", 30}}});
+  EXPECT_DOUBLE_EQ(figures["mean"]["mae"].get<double>(), 0.2);
+  EXPECT_DOUBLE_EQ(figures["std"]["mae"].get<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(figures["mean"]["trees"].get<double>(), 20.0);
+  EXPECT_DOUBLE_EQ(figures["std"]["trees"].get<double>(), 10.0);
+}
+
 }  // namespace
 }  // namespace lineserve::train

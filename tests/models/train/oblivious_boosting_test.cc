@@ -209,6 +209,30 @@ TEST(ObliviousBoostingTest, PredictFollowsTheDocumentedLayout) {
   EXPECT_FLOAT_EQ(e.Predict(d), 10 + 1 + 200);
 }
 
+TEST(ObliviousBoostingTest, AveragedEnsemblePredictsTheMembersMean) {
+  const Data train = Make(300, 3, 21, [](const float* r, std::mt19937_64&) {
+    return r[0] + 0.5f * r[1];
+  });
+  BoostingOptions o;
+  o.max_trees = 30;
+  std::vector<ObliviousEnsemble> members;
+  for (uint64_t seed : {1, 2, 3}) {
+    o.seed = seed;
+    auto fitted = Fit(train, nullptr, o);
+    ASSERT_TRUE(fitted.ok()) << fitted.status();
+    members.push_back(*std::move(fitted));
+  }
+  const ObliviousEnsemble mean = AverageEnsembles(members);
+  EXPECT_EQ(mean.num_trees(), 90);
+  EXPECT_EQ(mean.depth, members[0].depth);
+  for (int i = 0; i < train.rows; i += 17) {
+    double expected = 0;
+    for (const auto& m : members) expected += m.Predict(train.row(i)) / 3.0;
+    EXPECT_NEAR(mean.Predict(train.row(i)), expected, 1e-5) << i;
+  }
+  EXPECT_EQ(AverageEnsembles({}).num_trees(), 0);
+}
+
 TEST(ObliviousBoostingTest, PredictMatchesAByHandWalkOfFittedArrays) {
   const auto f = [](const float* r, std::mt19937_64& rng) {
     return static_cast<float>(r[0] * r[1] + (r[2] > 0.4f) + 0.1 * Uniform(rng));

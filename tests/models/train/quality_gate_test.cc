@@ -1,5 +1,7 @@
 #include "models/train/quality_gate.h"
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "gmock/gmock.h"
@@ -50,6 +52,38 @@ TEST(QualityGateTest, ForcePublishesAndRecordsThatItWasForced) {
                   .ok());
   EXPECT_TRUE(metrics["quality_gate"]["forced"].get<bool>());
   EXPECT_THAT(log.str(), HasSubstr("published anyway (--force)"));
+}
+
+TEST(QualityGateTest, RecordedOutOfFoldFigureOnlyForAVersionOfEveryItem) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / "recorded_figure";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const nlohmann::json& metrics) {
+    std::ofstream(dir / "metrics.json") << metrics.dump();
+  };
+  write({{"mae", 0.07},
+         {"training", {{"published_on", "all_rows"}, {"csv", "a.csv"}}}});
+  EXPECT_EQ(
+      RecordedOutOfFoldFigure(dir.string(), "all_rows", "csv", "a.csv", "mae"),
+      0.07);
+  // Another table, or a model of one fold: not comparable that way.
+  EXPECT_FALSE(
+      RecordedOutOfFoldFigure(dir.string(), "all_rows", "csv", "b.csv", "mae"));
+  write({{"mae", 0.07},
+         {"training", {{"published_on", "first_fold"}, {"csv", "a.csv"}}}});
+  EXPECT_FALSE(
+      RecordedOutOfFoldFigure(dir.string(), "all_rows", "csv", "a.csv", "mae"));
+  // The quality model's figure sits under defect_score.
+  write({{"defect_score", {{"roc_auc", 0.9}}},
+         {"training", {{"published_on", "all_tiles"}, {"data_dir", "d"}}}});
+  EXPECT_EQ(RecordedOutOfFoldFigure(dir.string(), "all_tiles", "data_dir", "d",
+                                    "roc_auc"),
+            0.9);
+  std::ofstream(dir / "metrics.json") << "{not json";
+  EXPECT_FALSE(RecordedOutOfFoldFigure(dir.string(), "all_tiles", "data_dir",
+                                       "d", "roc_auc"));
+  EXPECT_FALSE(RecordedOutOfFoldFigure((dir / "missing").string(), "all_tiles",
+                                       "data_dir", "d", "roc_auc"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // metrics.json), loaded the way the server loads them.
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -110,6 +111,9 @@ QualityTrainOptions TinyQualityOptions(const fs::path& data,
   o.block_channels = {4, 8};
   o.max_batch_size = 4;
   o.force = true;  // tiny models: seconds, not accuracy (the gate's own test)
+  // One hold-out, its model published: one training per run.
+  o.folds = 1;
+  o.publish = "fold";
   return o;
 }
 
@@ -228,6 +232,71 @@ TEST(TrainerTest, KFoldTrainsAndReportsEveryFold) {
   // Half the tiles of each class are validated in each fold.
   EXPECT_EQ(result->metrics["split"]["validation_count"], 18);
   EXPECT_THAT(log.str(), ::testing::HasSubstr("fold 2/2"));
+}
+
+TEST(TrainerTest, PublishingAllTilesUsesTheOutOfFoldThreshold) {
+  const fs::path data = MakeImageFolder("alltiles");
+  const fs::path repo = data.parent_path() / "r";
+  QualityTrainOptions o = TinyQualityOptions(data, repo);
+  o.folds = 2;
+  o.publish = "all";
+  o.epochs = 1;
+  o.force = false;  // the second run's gate reads the first's figure
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("out-of-fold validation"));
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("all tiles loss"));
+  const auto& metrics = result->metrics;
+  EXPECT_EQ(metrics["training"]["published_on"], "all_tiles");
+  EXPECT_EQ(metrics["split"]["figures"], "out_of_fold");
+  // Every image is validated once, by the fold that did not train on it,
+  // and the published model trained on all of them.
+  EXPECT_EQ(metrics["split"]["validation_count"], 36);
+  EXPECT_EQ(metrics["split"]["train_count"], 36);
+  EXPECT_EQ(metrics["count"], 36);
+
+  // The threshold is the out-of-fold one: the highest that flags the target
+  // share of the pooled defects.
+  const auto& scores = metrics["defect_score"];
+  EXPECT_EQ(scores["defects"].get<int>() + scores["oks"].get<int>(), 36);
+  EXPECT_GE(scores["at_target"]["defect_recall"].get<double>(),
+            o.target_defect_recall);
+  auto config = PublishedConfig(repo / "quality_inspection", 1);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FLOAT_EQ(config->classification().defect_threshold(),
+                  metrics["defect_threshold"].get<float>());
+
+  // Each fold also reports the threshold its neighbours chose, applied to it.
+  for (const auto& fold : metrics["cross_validation"]["folds"]) {
+    for (const char* key :
+         {"held_out_threshold", "held_out_defect_recall",
+          "held_out_false_alarm_rate", "flagged_scratch", "flagged_spot"}) {
+      EXPECT_TRUE(fold.contains(key)) << key;
+    }
+  }
+  EXPECT_TRUE(metrics["cross_validation"]["mean"].contains(
+      "held_out_false_alarm_rate"));
+
+  // Retraining the same way is held against version 1's out-of-fold figure
+  // (version 1 has seen every tile): same seed, same figure, published.
+  auto second = TrainQualityModel(o, log);
+  ASSERT_TRUE(second.ok()) << second.status() << "\n" << log.str();
+  const auto& gate = second->metrics["quality_gate"];
+  ASSERT_TRUE(gate["references"].contains("version 1 (out-of-fold)"))
+      << gate.dump();
+  EXPECT_DOUBLE_EQ(gate["references"]["version 1 (out-of-fold)"].get<double>(),
+                   scores["roc_auc"].get<double>());
+}
+
+TEST(TrainerTest, UnknownPublishChoiceIsAnError) {
+  const fs::path data = MakeImageFolder("publishchoice");
+  QualityTrainOptions o = TinyQualityOptions(data, data.parent_path() / "r");
+  o.publish = "best";
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), ::testing::HasSubstr("--publish"));
 }
 
 TEST(TrainerTest, WholeImageCnnNeedsNoMasks) {
@@ -352,8 +421,60 @@ TEST(TrainerTest, QualityGateRefusesAWorseModelUnlessForced) {
   auto forced = TrainEfficiencyModel(o, forced_log);
   ASSERT_TRUE(forced.ok()) << forced.status();
   EXPECT_TRUE(forced->metrics["quality_gate"]["forced"].get<bool>());
-  EXPECT_EQ(forced->metrics["quality_gate"]["references"].count("version 1"),
+  // Version 1 was trained on every row: it is held at its own out-of-fold
+  // figure, not scored on rows it has seen.
+  EXPECT_EQ(forced->metrics["quality_gate"]["references"].count(
+                "version 1 (out-of-fold)"),
             1u);
+}
+
+TEST(TrainerTest, EfficiencyCrossValidatesAndPublishesAModelOfEveryRow) {
+  const fs::path dir = FreshDir("efficiency_cv");
+  {
+    std::ofstream csv(dir / "table.csv");
+    csv << "team,incentive,targeted_productivity,target\n";
+    std::mt19937 rng(11);
+    for (int i = 0; i < 103; ++i) {
+      const int incentive = rng() % 120;
+      csv << (i % 5) + 1 << "," << incentive << ",0.7,"
+          << 0.3 + 0.005 * incentive + 0.01 * (rng() % 5) << "\n";
+    }
+  }
+  EfficiencyTrainOptions o;
+  o.csv_path = (dir / "table.csv").string();
+  o.target_column = "target";
+  o.repository = (dir / "repo").string();
+  o.boosting.max_trees = 80;
+  std::ostringstream log;
+  auto result = TrainEfficiencyModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  const auto& metrics = result->metrics;
+  // Every row is predicted once, by the fold model that did not train on
+  // it; the published model trained on all of them.
+  EXPECT_EQ(metrics["split"]["method"], "kfold");
+  EXPECT_EQ(metrics["split"]["figures"], "out_of_fold");
+  EXPECT_EQ(metrics["split"]["test_count"], 103);
+  EXPECT_EQ(metrics["split"]["train_count"], 103);
+  EXPECT_EQ(metrics["count"], 103);
+  EXPECT_EQ(metrics["training"]["published_on"], "all_rows");
+  const auto& folds = metrics["cross_validation"]["folds"];
+  ASSERT_EQ(folds.size(), 5u);
+  std::vector<int> trees;
+  for (const auto& fold : folds) {
+    for (const char* key : {"mae", "rmse", "r2", "baseline_training_mean_mae",
+                            "baseline_targeted_productivity_mae", "trees"}) {
+      EXPECT_TRUE(fold.contains(key)) << key;
+    }
+    trees.push_back(fold["trees"].get<int>());
+  }
+  std::sort(trees.begin(), trees.end());
+  EXPECT_EQ(metrics["training"]["trees"], std::max(1, trees[2]));
+  EXPECT_EQ(metrics["training"]["trees_fitted"], metrics["training"]["trees"]);
+  EXPECT_TRUE(metrics["cross_validation"]["mean"].contains("mae"));
+  EXPECT_LT(metrics["mae"].get<double>(),
+            metrics["baselines"]["training_mean"]["mae"].get<double>());
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("fold 5/5"));
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("out-of-fold: MAE"));
 }
 
 TEST(TrainerTest, EfficiencyRunBakesScalingAndEncodesLikeTheServer) {
