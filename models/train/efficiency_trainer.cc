@@ -489,11 +489,8 @@ absl::StatusOr<FittedModel> FitModel(const EfficiencyTrainOptions& options,
   if (options.learner == "boosting") {
     ASSIGN_OR_RETURN(fitted.module,
                      FitBoosting(options, fit_data, fitted.training, log));
-  } else if (options.learner == "mlp") {
+  } else {  // "mlp" (CheckOptions refuses anything else)
     fitted.module = FitMlp(options, columns, fit_data, fitted.training, log);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--learner: \"", options.learner, "\" is not boosting or mlp"));
   }
   fitted.training["learner"] = options.learner;
   fitted.training["csv"] = options.csv_path;
@@ -553,49 +550,67 @@ absl::StatusOr<std::unique_ptr<RowModel>> FitRows(
   return model;
 }
 
-// The figures a regressor is judged by on `test` rows, its own and the
-// baselines' (the training mean of `train`, the planned
-// targeted_productivity when the table has it) on the same rows.
-struct TestFigures {
-  RegressionReport model;
-  std::map<std::string, RegressionReport> baselines;
-};
-
-TestFigures EvaluateOnRows(const TargetRows& rows,
-                           const std::vector<int>& train,
-                           const std::vector<int>& test,
-                           const std::vector<double>& predicted) {
-  std::vector<double> truth;
-  for (int r : test) truth.push_back(rows.y[r]);
+// What each baseline predicts for the `test` rows: the training mean of
+// `train`, and the planned targeted_productivity when the table has it.
+std::map<std::string, std::vector<double>> BaselinePredictions(
+    const TargetRows& rows, const std::vector<int>& train,
+    const std::vector<int>& test) {
   double train_mean = 0;
   for (int r : train) train_mean += rows.y[r];
   train_mean /= std::max<size_t>(1, train.size());
-  TestFigures figures;
-  figures.model = EvaluateRegression(truth, predicted);
-  figures.baselines["training_mean"] =
-      EvaluateRegression(truth, std::vector<double>(truth.size(), train_mean));
+  std::map<std::string, std::vector<double>> predicted;
+  predicted["training_mean"].assign(test.size(), train_mean);
   if (auto planned = rows.table.ColumnIndex("targeted_productivity")) {
-    std::vector<double> plan;
+    std::vector<double>& plan = predicted["targeted_productivity"];
     for (int r : test) {
       plan.push_back(
           data::ParseNumber(rows.table.rows[rows.usable[r]][*planned])
               .value_or(train_mean));
     }
-    figures.baselines["targeted_productivity"] =
-        EvaluateRegression(truth, plan);
   }
-  return figures;
+  return predicted;
 }
 
-// Every fold's model, predictions and figures.
+// The figures a regressor is judged by, its own and the baselines' on the
+// same rows.
+struct TestFigures {
+  RegressionReport model;
+  std::map<std::string, RegressionReport> baselines;
+};
+
+// Out-of-fold predictions of the model and of each baseline, and the truth
+// of the rows they are for, in the same order.
+struct Predictions {
+  std::vector<double> truth;
+  std::vector<double> model;
+  std::map<std::string, std::vector<double>> baselines;
+
+  void Append(const Predictions& more) {
+    truth.insert(truth.end(), more.truth.begin(), more.truth.end());
+    model.insert(model.end(), more.model.begin(), more.model.end());
+    for (const auto& [name, values] : more.baselines) {
+      baselines[name].insert(baselines[name].end(), values.begin(),
+                             values.end());
+    }
+  }
+
+  TestFigures Evaluate() const {
+    TestFigures figures;
+    figures.model = EvaluateRegression(truth, model);
+    for (const auto& [name, values] : baselines) {
+      figures.baselines[name] = EvaluateRegression(truth, values);
+    }
+    return figures;
+  }
+};
+
+// Every fold's model, summary and the pooled out-of-fold figures.
 struct CrossValidation {
   std::vector<data::Split> splits;
   std::vector<std::unique_ptr<RowModel>> models;
   std::vector<nlohmann::json> summaries;  // per fold, flat numbers
-  // Out-of-fold: every test row once, predicted by its fold's model.
-  std::vector<int> test_rows;
-  std::vector<double> predicted;
-  // The training mean each out-of-fold row's baseline predicts.
+  // Every test row once, predicted by its fold's model and the baselines
+  // fitted on that fold's training rows.
   TestFigures pooled;
 };
 
@@ -610,7 +625,7 @@ absl::StatusOr<CrossValidation> CrossValidate(
     cv.splits.push_back(
         data::RandomSplit(n, options.test_fraction, options.seed));
   }
-  std::vector<double> baseline_mean_predictions;
+  Predictions out_of_fold;
   for (size_t f = 0; f < cv.splits.size(); ++f) {
     const data::Split& split = cv.splits[f];
     if (cv.splits.size() > 1) {
@@ -621,10 +636,13 @@ absl::StatusOr<CrossValidation> CrossValidate(
     ASSIGN_OR_RETURN(
         std::unique_ptr<RowModel> model,
         FitRows(options, rows, split.train, options.validation_fraction, log));
-    const std::vector<double> predicted =
-        Predict(model->fitted.module, model->x, split.validation);
-    const TestFigures figures =
-        EvaluateOnRows(rows, split.train, split.validation, predicted);
+    Predictions fold;
+    for (int r : split.validation) fold.truth.push_back(rows.y[r]);
+    fold.model = Predict(model->fitted.module, model->x, split.validation);
+    fold.baselines = BaselinePredictions(rows, split.train, split.validation);
+    const TestFigures figures = fold.Evaluate();
+    out_of_fold.Append(fold);
+
     nlohmann::json summary = ToJson(figures.model);
     summary.erase("count");
     for (const auto& [name, report] : figures.baselines) {
@@ -650,34 +668,9 @@ absl::StatusOr<CrossValidation> CrossValidate(
           << std::endl;
     }
     cv.summaries.push_back(std::move(summary));
-    cv.test_rows.insert(cv.test_rows.end(), split.validation.begin(),
-                        split.validation.end());
-    cv.predicted.insert(cv.predicted.end(), predicted.begin(), predicted.end());
     cv.models.push_back(std::move(model));
   }
-  // Pooled baselines: each fold's training mean for its own test rows.
-  std::vector<double> truth, means, plan;
-  const auto planned = rows.table.ColumnIndex("targeted_productivity");
-  for (const data::Split& split : cv.splits) {
-    double mean = 0;
-    for (int r : split.train) mean += rows.y[r];
-    mean /= std::max<size_t>(1, split.train.size());
-    for (int r : split.validation) {
-      truth.push_back(rows.y[r]);
-      means.push_back(mean);
-      if (planned) {
-        plan.push_back(
-            data::ParseNumber(rows.table.rows[rows.usable[r]][*planned])
-                .value_or(mean));
-      }
-    }
-  }
-  cv.pooled.model = EvaluateRegression(truth, cv.predicted);
-  cv.pooled.baselines["training_mean"] = EvaluateRegression(truth, means);
-  if (planned) {
-    cv.pooled.baselines["targeted_productivity"] =
-        EvaluateRegression(truth, plan);
-  }
+  cv.pooled = out_of_fold.Evaluate();
   return cv;
 }
 
@@ -712,7 +705,7 @@ nlohmann::json Metrics(const EfficiencyTrainOptions& options,
                                                 : options.test_fraction},
                       {"train_count", all ? rows.usable.size()
                                           : cv.splits.front().train.size()},
-                      {"test_count", cv.test_rows.size()},
+                      {"test_count", cv.pooled.model.count},
                       {"seed", options.seed}};
   // Which fold tested each row of the table (-1: no numeric target), so
   // other learners can be compared on the same folds
@@ -802,10 +795,7 @@ absl::Status CheckOptions(const EfficiencyTrainOptions& options) {
   if (options.folds < 1) {
     return absl::InvalidArgumentError("--folds must be >= 1");
   }
-  if (options.publish != "all" && options.publish != "fold") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--publish: \"", options.publish, "\" is not all or fold"));
-  }
+  RETURN_IF_ERROR(CheckPublishChoice(options.publish));
   if (options.learner != "boosting" && options.learner != "mlp") {
     return absl::InvalidArgumentError(absl::StrCat(
         "--learner: \"", options.learner, "\" is not boosting or mlp"));

@@ -44,6 +44,14 @@ absl::StatusOr<TrainResult> PublishModel(
   return result;
 }
 
+absl::Status CheckPublishChoice(const std::string& publish) {
+  if (publish != "all" && publish != "fold") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--publish: \"", publish, "\" is not all or fold"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReportContractChange(const std::string& repository,
                                   const lineserve::v1::ModelConfig& proposed,
                                   std::ostream& log) {

@@ -27,6 +27,11 @@ absl::StatusOr<TrainResult> PublishModel(
     nlohmann::json metrics, const lineserve::v1::ModelConfig& config,
     const std::string& repository, bool overwrite_config);
 
+// `--publish` of both trainers: "all" (after validation, a model trained on
+// all the data) or "fold" (the first fold's model); INVALID_ARGUMENT naming
+// the flag otherwise.
+absl::Status CheckPublishChoice(const std::string& publish);
+
 // Before training: tells `log` whether the model about to be trained keeps
 // the contract of REPO/<proposed.name()>'s newest version (same inputs,
 // labels, features) or, field by field, what changes for its clients.

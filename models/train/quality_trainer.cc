@@ -596,10 +596,7 @@ absl::Status CheckOptions(const QualityTrainOptions& options) {
   if (options.folds < 1) {
     return absl::InvalidArgumentError("--folds must be >= 1");
   }
-  if (options.publish != "all" && options.publish != "fold") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--publish: \"", options.publish, "\" is not all or fold"));
-  }
+  RETURN_IF_ERROR(CheckPublishChoice(options.publish));
   return absl::OkStatus();
 }
 
@@ -735,26 +732,19 @@ CrossValidation TrainFolds(const QualityTrainOptions& options,
   return cv;
 }
 
-// Every validation image of every fold, scored by the fold model that never
-// saw its tile: with k folds, each image once.
-struct OutOfFold {
+// The figures of every validation image of every fold, each scored by the
+// fold model that never saw its tile (with k folds, each image once); the
+// threshold is the one for the target recall over all of them.
+FoldFigures OutOfFoldFigures(const QualityTrainOptions& options,
+                             const Dataset& data, const CrossValidation& cv) {
   std::vector<int> images;
   std::vector<std::vector<float>> probabilities;
-  FoldFigures figures;  // threshold: the one for the target recall
-};
-
-OutOfFold PoolOutOfFold(const QualityTrainOptions& options, const Dataset& data,
-                        const CrossValidation& cv) {
-  OutOfFold pooled;
   for (const FoldResult& fold : cv.results) {
-    pooled.images.insert(pooled.images.end(), fold.validation.begin(),
-                         fold.validation.end());
-    pooled.probabilities.insert(pooled.probabilities.end(),
-                                fold.probabilities.begin(),
-                                fold.probabilities.end());
+    images.insert(images.end(), fold.validation.begin(), fold.validation.end());
+    probabilities.insert(probabilities.end(), fold.probabilities.begin(),
+                         fold.probabilities.end());
   }
-  pooled.figures = Evaluate(options, data, pooled.images, pooled.probabilities);
-  return pooled;
+  return Evaluate(options, data, images, probabilities);
 }
 
 // What the published threshold does on tiles that did not choose it: for
@@ -955,8 +945,7 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   if (options.publish == "all") {
     // The threshold and the figures come from the out-of-fold scores; the
     // model from every tile, trained as each fold was.
-    const OutOfFold pooled = PoolOutOfFold(options, data, cv);
-    reported = pooled.figures;
+    reported = OutOfFoldFigures(options, data, cv);
     if (tiles.splits.size() > 1) LogFigures("out-of-fold ", reported, log);
     data::Split everything;
     everything.train.resize(data.folder.paths.size());
