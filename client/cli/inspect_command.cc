@@ -1,15 +1,20 @@
-// lineserve-cli inspect: one Inspect call per image file, one line each.
+// lineserve-cli inspect: one Inspect call per image file, one line each;
+// with --overlay DIR, each image with its defect map drawn on it as well.
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "client/cli/cli_common.h"
 #include "client/cli/commands.h"
+#include "client/cli/defect_overlay.h"
 #include "client/lineserve_client.h"
 #include "models/base/command_line.h"
 #include "models/base/file_util.h"
@@ -26,30 +31,47 @@ std::string ImageQualityName(const lineserve::v1::InspectResponse& response) {
   return name;
 }
 
+std::string RegionText(const lineserve::v1::ImageRegion& region) {
+  return absl::StrFormat("x=%d y=%d %dx%d", region.x(), region.y(),
+                         region.width(), region.height());
+}
+
+// `overlay` is the file the defect map was drawn into, empty for none.
 void PrintVerdict(const Common& common, const std::string& file,
-                  const lineserve::v1::InspectResponse& response) {
+                  const lineserve::v1::InspectResponse& response,
+                  const std::string& overlay) {
   const bool defect = response.verdict() == lineserve::v1::VERDICT_DEFECT;
+  const bool has_map = response.has_defect_map();
+  const auto& map = response.defect_map();
   if (common.json) {
     nlohmann::json scores = nlohmann::json::object();
     for (const auto& s : response.scores()) scores[s.label()] = s.probability();
-    std::cout
-        << nlohmann::json{{"file", file},
-                          {"verdict", defect ? "DEFECT" : "OK"},
-                          {"defect_class", response.defect_class()},
-                          {"defect_probability", response.defect_probability()},
-                          {"scores", scores},
-                          {"model", response.answered_by().model_name()},
-                          {"model_version",
-                           response.answered_by().model_version()},
-                          {"queue_us", response.timing().queue_microseconds()},
-                          {"compute_us",
-                           response.timing().compute_microseconds()},
-                          {"batch_size", response.timing().batch_size()},
-                          {"image_quality", ImageQualityName(response)},
-                          {"image_quality_detail",
-                           response.image_quality_detail()}}
-               .dump()
-        << std::endl;
+    nlohmann::json answer = nlohmann::json{
+        {"file", file},
+        {"verdict", defect ? "DEFECT" : "OK"},
+        {"defect_class", response.defect_class()},
+        {"defect_probability", response.defect_probability()},
+        {"scores", scores},
+        {"model", response.answered_by().model_name()},
+        {"model_version", response.answered_by().model_version()},
+        {"queue_us", response.timing().queue_microseconds()},
+        {"compute_us", response.timing().compute_microseconds()},
+        {"batch_size", response.timing().batch_size()},
+        {"image_quality", ImageQualityName(response)},
+        {"image_quality_detail", response.image_quality_detail()}};
+    if (has_map) {
+      nlohmann::json region = nullptr;
+      if (map.has_defect_region()) {
+        const auto& r = map.defect_region();
+        region = {{"x", r.x()},
+                  {"y", r.y()},
+                  {"width", r.width()},
+                  {"height", r.height()}};
+      }
+      answer["defect_region"] = region;
+      answer["overlay"] = overlay;
+    }
+    std::cout << answer.dump() << std::endl;
   } else {
     std::cout << absl::StrFormat(
         "%-40s %-6s %-10s p(defect)=%.3f  %s v%d  queue %dus compute %dus "
@@ -68,7 +90,27 @@ void PrintVerdict(const Common& common, const std::string& file,
                                    ImageQualityName(response),
                                    response.image_quality_detail());
     }
+    if (has_map) {
+      std::cout << absl::StrFormat(
+          "%-40s %s%s\n", "",
+          map.has_defect_region()
+              ? "defective region " + RegionText(map.defect_region())
+              : std::string("no defective region"),
+          overlay.empty() ? "" : "  drawn in " + overlay);
+    }
   }
+}
+
+// DIR/<name>.png for `file`, numbered when two inputs share a name.
+std::string OverlayPath(const std::string& dir, const std::string& file,
+                        std::set<std::string>& taken) {
+  const std::string stem = std::filesystem::path(file).stem().string();
+  std::string path = (std::filesystem::path(dir) / (stem + ".png")).string();
+  for (int n = 2; !taken.insert(path).second; ++n) {
+    path = (std::filesystem::path(dir) / absl::StrCat(stem, "-", n, ".png"))
+               .string();
+  }
+  return path;
 }
 
 }  // namespace
@@ -87,12 +129,26 @@ int RunInspect(const std::vector<std::string>& args) {
   // CommandLine has no int64 option; the proto's version is int64.
   int version_flag = 0;
   cli.AddInt("version", &version_flag, "model version (0: newest)");
+  std::string overlay_dir;
+  cli.AddString("overlay", &overlay_dir,
+                "DIR: ask for the defect map and write each image with its "
+                "defective region drawn on it to DIR/<name>.png");
   if (auto code = cli.ParseForMain(args, kProgram, true)) return *code;
   version = version_flag;
   if (cli.positional().empty()) {
     std::cerr << kProgram << ": inspect needs at least one FILE\n";
     return 2;
   }
+  if (!overlay_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(overlay_dir, error);
+    if (error) {
+      std::cerr << kProgram << ": --overlay: cannot create " << overlay_dir
+                << ": " << error.message() << "\n";
+      return 2;
+    }
+  }
+  std::set<std::string> overlays_taken;
   const LineserveClient client = common.Client();
   int failures = 0;
   // A bad file or a failed call is reported and skipped so the other files
@@ -113,13 +169,31 @@ int RunInspect(const std::vector<std::string>& args) {
     request.set_part_id(file);
     request.mutable_model()->set_name(model);
     request.mutable_model()->set_version(version);
+    request.set_return_defect_map(!overlay_dir.empty());
     auto response = client.Inspect(request);
     if (!response.ok()) {
       PrintError(common, context, response.status());
       ++failures;
       continue;
     }
-    PrintVerdict(common, file, *response);
+    std::string overlay;
+    if (response->has_defect_map()) {
+      overlay = OverlayPath(overlay_dir, file, overlays_taken);
+      absl::StatusOr<std::string> png =
+          DefectOverlayPng(request.image(), response->defect_map());
+      absl::Status written = png.status();
+      if (written.ok()) written = WriteFileAtomically(overlay, *png);
+      if (!written.ok()) {
+        PrintError(
+            common, context,
+            absl::Status(written.code(),
+                         absl::StrCat("local: cannot write the overlay ",
+                                      overlay, ": ", written.message())));
+        ++failures;
+        overlay.clear();
+      }
+    }
+    PrintVerdict(common, file, *response, overlay);
   }
   return failures == 0 ? 0 : 1;
 }

@@ -147,8 +147,26 @@ absl::Status ValidateClassification(const ModelConfig& config) {
       return FieldError("classification.defect_threshold", "must be in (0, 1)");
     }
   }
-  return ExpectDims(config.output(0), "output[0].dims",
-                    {classification.labels_size()}, "classification.labels");
+  RETURN_IF_ERROR(ExpectDims(config.output(0), "output[0].dims",
+                             {classification.labels_size()},
+                             "classification.labels"));
+  if (config.output_size() < 2) return absl::OkStatus();
+  // The defect map: every label's probability per cell of a grid.
+  const TensorSpec& cells = config.output(1);
+  if (cells.data_type() != lineserve::v1::TYPE_FP32) {
+    return FieldError("output[1].data_type",
+                      "must be TYPE_FP32 (a defect map)");
+  }
+  if (cells.dims_size() != 3 || cells.dims(0) != classification.labels_size() ||
+      cells.dims(1) < 1 || cells.dims(2) < 1) {
+    return FieldError(
+        "output[1].dims",
+        absl::StrCat("is [", absl::StrJoin(cells.dims(), ", "),
+                     "] but a defect map is [labels, rows, columns] with ",
+                     classification.labels_size(),
+                     " labels and at least one row and column"));
+  }
+  return absl::OkStatus();
 }
 
 // Image and tabular models take the preprocessing's floats as one FP32
@@ -172,7 +190,22 @@ absl::Status ValidateTask(const ModelConfig& config) {
   if (config.task() == lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION ||
       config.task() == lineserve::v1::TASK_KIND_TABULAR_REGRESSION) {
     RETURN_IF_ERROR(ExpectOneFloatTensor(config.input(), "input"));
-    RETURN_IF_ERROR(ExpectOneFloatTensor(config.output(), "output"));
+    // An image classifier's second output is its defect map (checked with
+    // the classification).
+    if (config.task() == lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION &&
+        config.output_size() > 2) {
+      return FieldError("output",
+                        absl::StrCat("holds the scores and at most a defect "
+                                     "map for this task, has ",
+                                     config.output_size()));
+    }
+    if (config.task() != lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION ||
+        config.output_size() != 2) {
+      RETURN_IF_ERROR(ExpectOneFloatTensor(config.output(), "output"));
+    } else if (config.output(0).data_type() != lineserve::v1::TYPE_FP32) {
+      return FieldError("output[0].data_type",
+                        "must be TYPE_FP32 for this task");
+    }
   }
   switch (config.task()) {
     case lineserve::v1::TASK_KIND_TENSOR:

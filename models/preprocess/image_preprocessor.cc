@@ -180,7 +180,8 @@ absl::StatusOr<ImagePreprocessor> ImagePreprocessor::Create(
 
 absl::Status ImagePreprocessor::Process(absl::string_view encoded, float* out,
                                         DecodeMemory* memory,
-                                        ImageQualityReport* quality) const {
+                                        ImageQualityReport* quality,
+                                        InputPlacement* placement) const {
   if (out == nullptr) {
     return absl::InvalidArgumentError("output buffer is null");
   }
@@ -204,7 +205,34 @@ absl::Status ImagePreprocessor::Process(absl::string_view encoded, float* out,
   if (quality != nullptr) {
     *quality = AssessImageQuality(*image, width_, height_);
   }
+  if (placement != nullptr) {
+    *placement = Place(image->width, image->height);
+  }
   return ProcessDecoded(*image, out);
+}
+
+InputPlacement ImagePreprocessor::Place(int image_width,
+                                        int image_height) const {
+  InputPlacement placement;
+  placement.input_width = width_;
+  placement.input_height = height_;
+  placement.image_width = image_width;
+  placement.image_height = image_height;
+  placement.width = width_;
+  placement.height = height_;
+  if (resize_mode_ == lineserve::v1::RESIZE_MODE_LETTERBOX && image_width > 0 &&
+      image_height > 0) {
+    const double scale = std::min(static_cast<double>(width_) / image_width,
+                                  static_cast<double>(height_) / image_height);
+    placement.width = std::clamp(
+        static_cast<int>(std::lround(image_width * scale)), 1, width_);
+    placement.height = std::clamp(
+        static_cast<int>(std::lround(image_height * scale)), 1, height_);
+  }
+  // An odd remainder puts the extra padding column/row right/bottom.
+  placement.x = (width_ - placement.width) / 2;
+  placement.y = (height_ - placement.height) / 2;
+  return placement;
 }
 
 absl::Status ImagePreprocessor::ProcessDecoded(const Image& image,
@@ -216,19 +244,11 @@ absl::Status ImagePreprocessor::ProcessDecoded(const Image& image,
   if (!valid.ok()) return valid;
 
   // Where the resized image lands in the output.
-  int inner_width = width_;
-  int inner_height = height_;
-  if (resize_mode_ == lineserve::v1::RESIZE_MODE_LETTERBOX) {
-    const double scale = std::min(static_cast<double>(width_) / image.width,
-                                  static_cast<double>(height_) / image.height);
-    inner_width = std::clamp(static_cast<int>(std::lround(image.width * scale)),
-                             1, width_);
-    inner_height = std::clamp(
-        static_cast<int>(std::lround(image.height * scale)), 1, height_);
-  }
-  // An odd remainder puts the extra padding column/row right/bottom.
-  const int offset_x = (width_ - inner_width) / 2;
-  const int offset_y = (height_ - inner_height) / 2;
+  const InputPlacement placement = Place(image.width, image.height);
+  const int inner_width = placement.width;
+  const int inner_height = placement.height;
+  const int offset_x = placement.x;
+  const int offset_y = placement.y;
 
   // Both steps are linear, so their order only matters for speed: drop
   // channels before resizing, replicate them after.

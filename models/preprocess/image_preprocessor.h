@@ -30,6 +30,21 @@
 
 namespace lineserve::preprocess {
 
+// Where an image lands in the model input: of the input's input_width x
+// input_height pixels, the rectangle (x, y, width, height) holds the
+// image_width x image_height pixels of the image, scaled; the rest is
+// padding. STRETCH fills the whole input.
+struct InputPlacement {
+  int input_width = 0;
+  int input_height = 0;
+  int image_width = 0;
+  int image_height = 0;
+  int x = 0;
+  int y = 0;
+  int width = 0;
+  int height = 0;
+};
+
 class ImagePreprocessor {
  public:
   // Validates the config: width/height > 0, a colour mode, a resize mode, a
@@ -52,10 +67,15 @@ class ImagePreprocessor {
   // (ImageInfo::decode_memory_bytes(), from the header) is reserved from it
   // first and held until the input is written: RESOURCE_EXHAUSTED when it
   // does not fit. With `quality`, the decoded frame's camera check
-  // (AssessImageQuality against this input's size) is written there.
+  // (AssessImageQuality against this input's size) is written there; with
+  // `placement`, where the image landed in the input.
   absl::Status Process(absl::string_view encoded, float* out,
                        DecodeMemory* memory = nullptr,
-                       ImageQualityReport* quality = nullptr) const;
+                       ImageQualityReport* quality = nullptr,
+                       InputPlacement* placement = nullptr) const;
+
+  // Where an image of that size lands in the input (both sizes >= 1).
+  InputPlacement Place(int image_width, int image_height) const;
 
   // Same from already decoded pixels (the trainer decodes once and augments).
   absl::Status ProcessDecoded(const Image& image, float* out) const;

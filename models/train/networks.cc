@@ -132,21 +132,26 @@ torch::jit::Module BuildSegmentationInspector(
   head_bias[options.ok_index] = 4.0f;
   AddParameter(m, "head_bias", head_bias);
 
+  // The image's probabilities and the cells' (the defect map) come from
+  // the same passes; flip averaging maps each view's cells back first.
   std::string forward =
       "def forward(self, x):\n"
-      "    return torch.log(torch.clamp(self.aggregate(self.cells(x)), "
-      "min=1e-7))\n";
+      "    p = torch.softmax(self.cells(x), 1)\n"
+      "    image = self.pool(p)\n";
   if (options.flip_averaging) {
-    forward =
-        "def forward(self, x):\n"
-        "    p = self.aggregate(self.cells(x))\n"
-        "    if not self.training:\n"
-        "        p = (p + self.aggregate(self.cells(torch.flip(x, [3]))) +\n"
-        "             self.aggregate(self.cells(torch.flip(x, [2]))) +\n"
-        "             self.aggregate(self.cells(torch.flip(x, [2, 3])))) * "
-        "0.25\n"
-        "    return torch.log(torch.clamp(p, min=1e-7))\n";
+    absl::StrAppend(&forward, "    if not self.training:\n");
+    for (const char* dims : {"[3]", "[2]", "[2, 3]"}) {
+      absl::StrAppend(
+          &forward, "        q = torch.softmax(self.cells(torch.flip(x, ", dims,
+          ")), 1)\n", "        image = image + self.pool(q)\n",
+          "        p = p + torch.flip(q, ", dims, ")\n");
+    }
+    absl::StrAppend(&forward,
+                    "        image = image * 0.25\n"
+                    "        p = p * 0.25\n");
   }
+  absl::StrAppend(&forward,
+                  "    return torch.log(torch.clamp(image, min=1e-7)), p\n");
   m.define(absl::StrCat(
       "def cells(self, x):\n", body,
       "    x = torch.dropout(x, 0.1, self.training)\n"
@@ -155,7 +160,8 @@ torch::jit::Module BuildSegmentationInspector(
       "    p = torch.softmax(self.cells(x), 1)\n"
       "    return 1.0 - p[:, self.ok_index]\n"
       "def aggregate(self, cells):\n"
-      "    p = torch.softmax(cells, 1)\n"
+      "    return self.pool(torch.softmax(cells, 1))\n"
+      "def pool(self, p):\n"
       "    b = p.size(0)\n"
       "    k = p.size(1)\n"
       "    flat = p.reshape(b, k, -1)\n"
@@ -265,6 +271,11 @@ def forward(self, x):
     return picked.sum(1, keepdim=True) + self.bias
 )"));
   return m;
+}
+
+torch::Tensor ImageScores(const torch::IValue& result) {
+  if (result.isTuple()) return result.toTupleRef().elements()[0].toTensor();
+  return result.toTensor();
 }
 
 std::vector<torch::Tensor> SnapshotState(const torch::jit::Module& module) {

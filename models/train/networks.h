@@ -66,9 +66,12 @@ struct SegmentationInspectorOptions {
 //   aggregate(c)  cell logits -> image class probabilities [B, K]:
 //                 P(defect) = mean of the top_k cells' 1 - P(ok), split
 //                 over the defect classes as those cells vote; P(ok) the rest
+//   pool(p)       the same from cell probabilities (softmax of cells)
 //   heatmap(x)    [B, H/s, W/s] defect probability per cell
-//   forward(x)    log of aggregate(cells(x)) (flip-averaged in eval), so
-//                 the server's softmax returns the image probabilities.
+//   forward(x)    a tuple: the log of aggregate(cells(x)), so the server's
+//                 softmax returns the image probabilities, and the cell
+//                 probabilities [B, K, H/s, W/s] (the defect map); both
+//                 flip-averaged in eval.
 torch::jit::Module BuildSegmentationInspector(
     const SegmentationInspectorOptions& options);
 
@@ -94,6 +97,10 @@ torch::jit::Module BuildTabularMlp(const TabularMlpOptions& options);
 // need no scaling); output [B, 1]. Matches ensemble.Predict() up to float
 // summation order.
 torch::jit::Module BuildObliviousTreeModel(const ObliviousEnsemble& ensemble);
+
+// The image scores of a forward() result: the result itself, or the first
+// element of a tuple (a model that also returns its defect map).
+torch::Tensor ImageScores(const torch::IValue& result);
 
 // Copies of every parameter and buffer, to keep the best epoch's weights.
 std::vector<torch::Tensor> SnapshotState(const torch::jit::Module& module);

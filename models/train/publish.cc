@@ -21,8 +21,19 @@ absl::StatusOr<TrainResult> PublishModel(
   reloaded.eval();
   {
     torch::NoGradGuard no_grad;
-    if (!torch::allclose(module.forward({sample}).toTensor(),
-                         reloaded.forward({sample}).toTensor(), 1e-4, 1e-5)) {
+    const auto outputs = [&sample](torch::jit::Module& m) {
+      const torch::IValue result = m.forward({sample});
+      return result.isTuple() ? result.toTupleRef().elements().vec()
+                              : std::vector<torch::IValue>{result};
+    };
+    const std::vector<torch::IValue> trained = outputs(module);
+    const std::vector<torch::IValue> saved = outputs(reloaded);
+    bool same = trained.size() == saved.size();
+    for (size_t i = 0; same && i < trained.size(); ++i) {
+      same = torch::allclose(trained[i].toTensor(), saved[i].toTensor(), 1e-4,
+                             1e-5);
+    }
+    if (!same) {
       return absl::InternalError("saved model answers differently on reload");
     }
   }

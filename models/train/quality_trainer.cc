@@ -33,6 +33,7 @@ using lineserve::v1::ModelConfig;
 
 constexpr char kInputName[] = "image";
 constexpr char kOutputName[] = "logits";
+constexpr char kCellOutputName[] = "cell_probabilities";
 
 bool IsSegmentation(const QualityTrainOptions& options) {
   return options.architecture == "segmentation";
@@ -83,6 +84,21 @@ absl::StatusOr<ModelConfig> ProposedConfig(const QualityTrainOptions& options,
   output->set_name(kOutputName);
   output->set_data_type(lineserve::v1::TYPE_FP32);
   output->add_dims(static_cast<int64_t>(folder.classes.size()));
+  if (IsSegmentation(options)) {
+    // The defect map: every label's probability in each cell of the grid;
+    // every block but the last halves it (max pooling rounds down).
+    int64_t grid = options.image_size;
+    for (size_t block = 1; block < options.block_channels.size(); ++block) {
+      grid /= 2;
+    }
+    auto* cells = config.add_output();
+    cells->set_name(kCellOutputName);
+    cells->set_data_type(lineserve::v1::TYPE_FP32);
+    for (int64_t d :
+         {static_cast<int64_t>(folder.classes.size()), grid, grid}) {
+      cells->add_dims(d);
+    }
+  }
 
   auto* classification = config.mutable_classification();
   for (const auto& label : folder.classes) classification->add_labels(label);
@@ -200,7 +216,7 @@ std::vector<std::vector<float>> Probabilities(torch::jit::Module& module,
     const size_t end = std::min(indices.size(), start + kBatch);
     std::vector<int64_t> idx(indices.begin() + start, indices.begin() + end);
     torch::Tensor x = images.index_select(0, torch::tensor(idx));
-    torch::Tensor logits = module.forward({x}).toTensor().contiguous();
+    torch::Tensor logits = ImageScores(module.forward({x})).contiguous();
     const int k = static_cast<int>(logits.size(1));
     for (int64_t i = 0; i < logits.size(0); ++i) {
       probabilities.push_back(
@@ -893,7 +909,7 @@ std::optional<double> PreviousVersionAuc(const QualityTrainOptions& options,
                          {1, preprocessor->channels(), preprocessor->height(),
                           preprocessor->width()},
                          torch::kFloat32);
-    torch::Tensor p = torch::softmax(module.forward({x}).toTensor(), 1);
+    torch::Tensor p = torch::softmax(ImageScores(module.forward({x})), 1);
     scores.push_back(1.0 - p[0][ok_index].item<double>());
     is_defect.push_back(data.folder.labels[i] != data.ok_index);
   }

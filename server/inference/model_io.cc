@@ -13,11 +13,27 @@ Tensor InputTensor(const ServableModel& model) {
   return Tensor::Zeros(spec.name, DataType::kFp32, spec.dims);
 }
 
+int OkIndex(const ServableModel& model) {
+  const auto& classification = model.config().classification();
+  for (int i = 0; i < classification.labels_size(); ++i) {
+    if (classification.labels(i) == classification.ok_label()) return i;
+  }
+  return 0;
+}
+
+float DefectThreshold(const ServableModel& model) {
+  const auto& classification = model.config().classification();
+  return classification.has_defect_threshold()
+             ? classification.defect_threshold()
+             : postprocess::kDefaultDefectThreshold;
+}
+
 }  // namespace
 
 absl::StatusOr<Sample> ImageSample(const ServableModel& model,
                                    absl::string_view encoded,
-                                   preprocess::ImageQualityReport* quality) {
+                                   preprocess::ImageQualityReport* quality,
+                                   preprocess::InputPlacement* placement) {
   const preprocess::ImagePreprocessor* preprocessor =
       model.image_preprocessor();
   if (preprocessor == nullptr) {
@@ -28,7 +44,7 @@ absl::StatusOr<Sample> ImageSample(const ServableModel& model,
   Tensor input = InputTensor(model);
   if (absl::Status status =
           preprocessor->Process(encoded, input.mutable_values<float>(),
-                                model.decode_memory(), quality);
+                                model.decode_memory(), quality, placement);
       !status.ok()) {
     return status;
   }
@@ -56,21 +72,34 @@ absl::StatusOr<Sample> FeatureSample(const ServableModel& model,
 
 Classification Classify(const ServableModel& model,
                         const InferenceResult& result) {
-  const auto& classification = model.config().classification();
-  const int k = classification.labels_size();
-  int ok_index = 0;
-  for (int i = 0; i < k; ++i) {
-    if (classification.labels(i) == classification.ok_label()) ok_index = i;
-  }
+  const int k = model.config().classification().labels_size();
   Classification out;
   out.probabilities =
       postprocess::Softmax(result.outputs[0].values<float>(), k);
-  const float threshold = classification.has_defect_threshold()
-                              ? classification.defect_threshold()
-                              : postprocess::kDefaultDefectThreshold;
-  out.decision =
-      postprocess::Decide(out.probabilities.data(), k, ok_index, threshold);
+  out.decision = postprocess::Decide(out.probabilities.data(), k,
+                                     OkIndex(model), DefectThreshold(model));
   return out;
+}
+
+bool HasDefectMap(const ServableModel& model) {
+  return model.config().task() ==
+             lineserve::v1::TASK_KIND_IMAGE_CLASSIFICATION &&
+         model.outputs().size() >= 2 && model.outputs()[1].dims.size() == 3;
+}
+
+postprocess::DefectMap DefectMapOf(const ServableModel& model,
+                                   const InferenceResult& result,
+                                   const preprocess::InputPlacement& placement,
+                                   bool defect_verdict) {
+  if (!HasDefectMap(model) || result.outputs.size() < 2) return {};
+  const Tensor& cells = result.outputs[1];
+  // Shape [labels, rows, columns] per sample, as the backend checked.
+  const std::vector<int64_t>& dims = model.outputs()[1].dims;
+  if (cells.ElementCount() != dims[0] * dims[1] * dims[2]) return {};
+  return postprocess::BuildDefectMap(
+      cells.values<float>(), static_cast<int>(dims[0]),
+      static_cast<int>(dims[1]), static_cast<int>(dims[2]), OkIndex(model),
+      DefectThreshold(model), placement, defect_verdict);
 }
 
 float RegressionValue(const InferenceResult& result) {

@@ -74,6 +74,41 @@ void SetImageQuality(const preprocess::ImageQualityReport& report,
   response.set_image_quality_detail(report.detail);
 }
 
+void SetRegion(const postprocess::ImageRegion& region,
+               lineserve::v1::ImageRegion* out) {
+  out->set_x(region.x);
+  out->set_y(region.y);
+  out->set_width(region.width);
+  out->set_height(region.height);
+}
+
+void SetDefectMap(const ServableModel& servable,
+                  const preprocess::InputPlacement& placement,
+                  const InferenceResult& result, InspectResponse& response) {
+  const postprocess::DefectMap map =
+      DefectMapOf(servable, result, placement,
+                  response.verdict() == lineserve::v1::VERDICT_DEFECT);
+  const auto& labels = servable.config().classification().labels();
+  lineserve::v1::DefectMap* out = response.mutable_defect_map();
+  out->set_rows(map.rows);
+  out->set_columns(map.columns);
+  out->set_cell_threshold(map.cell_threshold);
+  out->set_image_width(placement.image_width);
+  out->set_image_height(placement.image_height);
+  out->mutable_cells()->Reserve(static_cast<int>(map.cells.size()));
+  for (const postprocess::DefectCell& cell : map.cells) {
+    lineserve::v1::DefectCell* c = out->add_cells();
+    SetRegion(cell.region, c->mutable_region());
+    c->set_defect_probability(cell.defect_probability);
+    if (cell.defect_label >= 0 && cell.defect_label < labels.size()) {
+      c->set_defect_class(labels.Get(cell.defect_label));
+    }
+  }
+  if (map.defect_region.has_value()) {
+    SetRegion(*map.defect_region, out->mutable_defect_region());
+  }
+}
+
 // One client stream: reads requests as they come, submits each, writes each
 // answer when it is ready (one write in flight at a time, as gRPC requires),
 // and finishes once the client is done sending and every answer is written.
@@ -245,13 +280,23 @@ void QualityInspectionService::Submit(
   }
   // Written by prepare on this thread, read by the completion.
   auto quality = std::make_shared<preprocess::ImageQualityReport>();
+  const bool want_map = request.return_defect_map();
+  std::shared_ptr<preprocess::InputPlacement> placement;
+  if (want_map) placement = std::make_shared<preprocess::InputPlacement>();
   auto prepare =
       [&](const ServableModel& model) -> absl::StatusOr<std::vector<Sample>> {
+    if (want_map && !HasDefectMap(model)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "return_defect_map: model '", model.name(), "' version ",
+          model.version(),
+          " computes no defect map (no per-cell output[1]; lineserve-train's "
+          "segmentation models compute one)"));
+    }
     if (request.image().empty()) {
       return absl::InvalidArgumentError("image: empty; send PNG or JPEG bytes");
     }
     absl::StatusOr<Sample> sample =
-        ImageSample(model, request.image(), quality.get());
+        ImageSample(model, request.image(), quality.get(), placement.get());
     if (!sample.ok()) return AnnotateStatus(sample.status(), "image");
     std::vector<Sample> samples;
     samples.push_back(*std::move(sample));
@@ -261,7 +306,7 @@ void QualityInspectionService::Submit(
       std::move(inference), prepare,
       [this, request_id = request.request_id(), part_id = request.part_id(),
        line = request.line_id(), station = request.station_id(), quality,
-       done = std::move(done)](InferenceOutcome outcome) {
+       placement, done = std::move(done)](InferenceOutcome outcome) {
         if (!outcome.status.ok()) {
           done(outcome.status, {});
           return;
@@ -269,6 +314,10 @@ void QualityInspectionService::Submit(
         InspectResponse response =
             Answer(*outcome.model, request_id, part_id, outcome.results[0]);
         SetImageQuality(*quality, response);
+        if (placement != nullptr) {
+          SetDefectMap(*outcome.model, *placement, outcome.results[0],
+                       response);
+        }
         if (quality->issue != preprocess::ImageQualityIssue::kOk) {
           observer_->OnImageQualityIssue(
               line, station, preprocess::ImageQualityIssueName(quality->issue));

@@ -25,12 +25,7 @@ cp -r "$golden/repo" "$work/repo"
   --port-file "$work/port" --metrics-address "" --log-level warning \
   > "$work/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 300); do
-  [[ -s "$work/port" ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "server exited"
-  sleep 0.1
-done
-[[ -s "$work/port" ]] || fail "server did not start"
+wait_for_ports "$work/port"
 # Few calls per window and at most 3 windows: every step measures exactly
 # 3 windows (stability needs 3), so it reports 3 * --requests calls.
 common=(--server "127.0.0.1:$(cat "$work/port")" --warmup 2 --max-windows 3)

@@ -20,6 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "client/lineserve_client.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "models/base/file_util.h"
 #include "models/config/model_config.h"
@@ -88,6 +89,92 @@ class ServerTest : public ::testing::Test {
       c.mutable_warmup()->clear_batch_sizes();
       c.mutable_warmup()->add_batch_sizes(1);
     });
+    WriteKnownDefectModel(repo / "known_defect");
+    WriteModelWithoutMap(repo / "inspection_no_map");
+  }
+
+  // An image classifier with labels {defect, ok} on a 32 x 32 grey
+  // letterboxed input whose 8 x 8 cells are defective where the normalised
+  // image is bright (mean above 1); the image's defect score is its worst
+  // cell's.
+  static void WriteKnownDefectModel(const fs::path& dir) {
+    fs::create_directories(dir / "1");
+    torch::jit::Module m("KnownDefect");
+    m.define(R"(
+def forward(self, x):
+    bright = torch.avg_pool2d(x, [4, 4], [4, 4])
+    d = torch.sigmoid((bright - 1.0) * 20.0)
+    score = torch.amax(d.reshape(d.size(0), -1), 1, keepdim=True)
+    image = torch.cat([score, 1.0 - score], 1)
+    return torch.log(torch.clamp(image, min=1e-7)), torch.cat([d, 1.0 - d], 1)
+)");
+    m.save((dir / "1" / "model.pt").string());
+    ModelConfig config;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        R"pb(
+          name: "known_defect"
+          task: TASK_KIND_IMAGE_CLASSIFICATION
+          platform: "torchscript"
+          input {
+            name: "x"
+            data_type: TYPE_FP32
+            dims: [ 1, 32, 32 ]
+          }
+          output {
+            name: "logits"
+            data_type: TYPE_FP32
+            dims: [ 2 ]
+          }
+          output {
+            name: "cell_probabilities"
+            data_type: TYPE_FP32
+            dims: [ 2, 8, 8 ]
+          }
+          image {
+            width: 32
+            height: 32
+            color_mode: COLOR_MODE_GRAY
+            resize_mode: RESIZE_MODE_LETTERBOX
+            normalization: NORMALIZATION_PER_IMAGE
+          }
+          classification {
+            labels: [ "defect", "ok" ]
+            ok_label: "ok"
+            defect_threshold: 0.5
+          }
+          max_batch_size: 4
+        )pb",
+        &config));
+    ApplyModelConfigDefaults(config);
+    const absl::Status written =
+        WriteModelConfig((dir / "config.pbtxt").string(), config);
+    ASSERT_TRUE(written.ok()) << written;
+  }
+
+  // The trained quality model with its scores only, as models trained
+  // before the defect map were.
+  static void WriteModelWithoutMap(const fs::path& dir) {
+    fs::create_directories(dir / "1");
+    const fs::path trained = *root_ / "repo" / "quality_inspection";
+    torch::jit::Module inner =
+        torch::jit::load((trained / "1" / "model.pt").string());
+    torch::jit::Module m("ScoresOnly");
+    m.register_module("inner", inner);
+    m.define(R"(
+def forward(self, x):
+    scores, cells = self.inner.forward(x)
+    return scores
+)");
+    m.save((dir / "1" / "model.pt").string());
+    // The version's whole config (its contract, model.json, holds the
+    // tensors), less the map.
+    ModelConfig config = Config("quality_inspection");
+    config.set_name("inspection_no_map");
+    ASSERT_EQ(config.output_size(), 2);
+    config.mutable_output()->DeleteSubrange(1, 1);
+    const absl::Status written =
+        WriteModelConfig((dir / "config.pbtxt").string(), config);
+    ASSERT_TRUE(written.ok()) << written;
   }
 
   static void TearDownTestSuite() {
@@ -207,13 +294,153 @@ TEST_F(ServerTest, InspectAnswersAsTheModelDoesInProcess) {
       (*root_ / "repo" / "quality_inspection" / "1" / "model.pt").string());
   module.eval();
   torch::NoGradGuard no_grad;
-  torch::Tensor logits = module.forward({x}).toTensor().contiguous();
+  // The trainer's segmentation model answers its scores and its cells.
+  const auto outputs = module.forward({x}).toTupleRef().elements();
+  ASSERT_EQ(outputs.size(), 2u);
+  torch::Tensor logits = outputs[0].toTensor().contiguous();
   const std::vector<float> expected =
       postprocess::Softmax(logits.data_ptr<float>(), logits.size(1));
   for (int i = 0; i < response->scores_size(); ++i) {
     EXPECT_EQ(response->scores(i).label(), config.classification().labels(i));
     EXPECT_NEAR(response->scores(i).probability(), expected[i], 1e-5);
   }
+  // Not asked for, no map.
+  EXPECT_FALSE(response->has_defect_map());
+
+  // Asked for: every cell over the image, as the model computed it.
+  auto request = InspectRequestFor(image);
+  request.set_return_defect_map(true);
+  auto mapped = client_->Inspect(request);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(mapped->defect_probability(), response->defect_probability());
+  ASSERT_TRUE(mapped->has_defect_map());
+  const lineserve::v1::DefectMap& map = mapped->defect_map();
+  torch::Tensor cells = outputs[1].toTensor();
+  ASSERT_EQ(cells.dim(), 4);
+  EXPECT_EQ(map.rows(), cells.size(2));
+  EXPECT_EQ(map.columns(), cells.size(3));
+  EXPECT_EQ(map.cell_threshold(), config.classification().defect_threshold());
+  auto decoded = preprocess::DecodeImage(image);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(map.image_width(), decoded->width);
+  EXPECT_EQ(map.image_height(), decoded->height);
+  const auto& labels = config.classification().labels();
+  const int ok =
+      static_cast<int>(std::find(labels.begin(), labels.end(),
+                                 config.classification().ok_label()) -
+                       labels.begin());
+  // The letterbox leaves whole rows or columns of padding only; the cells
+  // over the image cover it, each pixel once.
+  const preprocess::InputPlacement placement =
+      preprocessor->Place(decoded->width, decoded->height);
+  int64_t covered = 0;
+  ASSERT_GT(map.cells_size(), 0);
+  for (const auto& cell : map.cells()) {
+    const auto& r = cell.region();
+    ASSERT_GE(r.x(), 0);
+    ASSERT_GE(r.y(), 0);
+    ASSERT_LE(r.x() + r.width(), decoded->width);
+    ASSERT_LE(r.y() + r.height(), decoded->height);
+    covered += int64_t{r.width()} * r.height();
+    // The cell's place in the grid, from the middle of its region.
+    const double cell_px =
+        static_cast<double>(placement.input_width) / map.columns();
+    const int column =
+        static_cast<int>((placement.x + (r.x() + r.width() / 2.0) *
+                                            placement.width / decoded->width) /
+                         cell_px);
+    const int row = static_cast<int>(
+        (placement.y +
+         (r.y() + r.height() / 2.0) * placement.height / decoded->height) /
+        cell_px);
+    EXPECT_NEAR(cell.defect_probability(),
+                1.0f - cells[0][ok][row][column].item<float>(), 1e-5);
+  }
+  EXPECT_EQ(covered, int64_t{decoded->width} * decoded->height);
+}
+
+// A model whose cells are defective where the image is bright: a white
+// square on a dark part must come back as a defective region at the
+// square's pixels, through the letterbox of a wide image.
+TEST_F(ServerTest, DefectMapFindsAKnownDefectInImageCoordinates) {
+  // 96 x 48 dark image with a bright 12 x 12 square at (60, 12). The 32 x 32
+  // input holds it at a third of its size, 8 rows of padding above and below
+  // (input y 8..24), so the square fills exactly the cell at row 3, column 5
+  // of the 8 x 8 grid of 4-pixel cells.
+  preprocess::Image picture;
+  picture.width = 96;
+  picture.height = 48;
+  picture.channels = 1;
+  picture.data.assign(96 * 48, 0.2f);
+  for (int y = 12; y < 24; ++y) {
+    for (int x = 60; x < 72; ++x) picture.at(y, x, 0) = 1.0f;
+  }
+  auto png = preprocess::EncodePng(picture);
+  ASSERT_TRUE(png.ok());
+  auto request = InspectRequestFor(*png, "known_defect");
+  request.set_return_defect_map(true);
+  auto response = client_->Inspect(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->verdict(), lineserve::v1::VERDICT_DEFECT);
+  const lineserve::v1::DefectMap& map = response->defect_map();
+  EXPECT_EQ(map.rows(), 8);
+  EXPECT_EQ(map.columns(), 8);
+  EXPECT_EQ(map.image_width(), 96);
+  EXPECT_EQ(map.image_height(), 48);
+  // Rows 0-1 and 6-7 lie in the padding: 4 rows of 8 cells remain.
+  ASSERT_EQ(map.cells_size(), 32);
+  ASSERT_TRUE(map.has_defect_region());
+  EXPECT_EQ(map.defect_region().x(), 60);
+  EXPECT_EQ(map.defect_region().y(), 12);
+  EXPECT_EQ(map.defect_region().width(), 12);
+  EXPECT_EQ(map.defect_region().height(), 12);
+  int defective = 0;
+  for (const auto& cell : map.cells()) {
+    // Each cell is 12 x 12 image pixels: a third of the image per 4 input
+    // pixels.
+    EXPECT_EQ(cell.region().width(), 12);
+    EXPECT_EQ(cell.region().height(), 12);
+    EXPECT_EQ(cell.defect_class(), "defect");
+    if (cell.defect_probability() >= map.cell_threshold()) {
+      ++defective;
+      EXPECT_EQ(cell.region().x(), 60);
+      EXPECT_EQ(cell.region().y(), 12);
+    } else {
+      EXPECT_LT(cell.defect_probability(), 0.01f);
+    }
+  }
+  EXPECT_EQ(defective, 1);
+  EXPECT_EQ(map.cells(0).region().x(), 0);
+  EXPECT_EQ(map.cells(0).region().y(), 0);
+  EXPECT_EQ(map.cells(31).region().x(), 84);
+  EXPECT_EQ(map.cells(31).region().y(), 36);
+
+  // A plain dark part: no defective region.
+  picture.data.assign(96 * 48, 0.2f);
+  for (int x = 0; x < 96; x += 2) picture.at(20, x, 0) = 0.25f;
+  png = preprocess::EncodePng(picture);
+  ASSERT_TRUE(png.ok());
+  request.set_image(*png);
+  response = client_->Inspect(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->verdict(), lineserve::v1::VERDICT_OK);
+  EXPECT_FALSE(response->defect_map().has_defect_region());
+  EXPECT_EQ(response->defect_map().cells_size(), 32);
+}
+
+TEST_F(ServerTest, DefectMapOfAModelWithoutOneIsFailedPrecondition) {
+  auto request = InspectRequestFor(Image("ok", 1), "inspection_no_map");
+  request.set_return_defect_map(true);
+  auto response = client_->Inspect(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(response.status().message(),
+            "return_defect_map: model 'inspection_no_map' version 1 computes "
+            "no defect map (no per-cell output[1]; lineserve-train's "
+            "segmentation models compute one)");
+  // The same model answers without the map.
+  request.set_return_defect_map(false);
+  EXPECT_TRUE(client_->Inspect(request).ok());
 }
 
 // One complete row of the garment table's features.
@@ -376,7 +603,8 @@ TEST_F(ServerTest, ModelsAndHealth) {
   }
   EXPECT_THAT(names, ::testing::UnorderedElementsAre(
                          "quality_inspection", "efficiency_prediction",
-                         "inspection_burst", "inspection_tiny_queue"));
+                         "inspection_burst", "inspection_tiny_queue",
+                         "known_defect", "inspection_no_map"));
   auto model = client_->GetModel("quality_inspection");
   ASSERT_TRUE(model.ok());
   // The labels are the version's (its model.json), not config.pbtxt's.

@@ -18,3 +18,16 @@ fail() {
   tail -n 20 "$work"/*.log 2>/dev/null || true
   exit 1
 }
+# wait_for_ports FILE...: waits up to 30 s for the server ($pid) to write
+# every port file; fails when it exits first or never does.
+wait_for_ports() {
+  local f missing
+  for _ in $(seq 300); do
+    missing=0
+    for f in "$@"; do [[ -s "$f" ]] || missing=1; done
+    ((missing == 0)) && return 0
+    kill -0 "$pid" 2>/dev/null || fail "server exited"
+    sleep 0.1
+  done
+  fail "server did not start"
+}

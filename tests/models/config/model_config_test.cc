@@ -174,6 +174,60 @@ TEST(ModelConfigTest, AcceptsCudaDevices) {
   }
 }
 
+// An image classifier's second output is its defect map: FP32 [labels,
+// rows, columns].
+TEST(ModelConfigTest, ImageClassifierMayDeclareADefectMap) {
+  constexpr char kScores[] = "dims: [ 3 ]\n  }";
+  const auto with_map = [&](absl::string_view map) {
+    return ImageConfigWith(kScores,
+                           absl::StrCat(kScores, "\n  output { ", map, " }"));
+  };
+  auto config = ParseModelConfig(
+      with_map("name: \"cells\" data_type: TYPE_FP32 dims: [ 3, 8, 12 ]"),
+      "config.pbtxt");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->output_size(), 2);
+
+  const struct {
+    const char* map;
+    const char* message;
+  } bad[] = {
+      {"name: \"cells\" data_type: TYPE_FP32 dims: [ 2, 8, 12 ]",
+       "output[1].dims is [2, 8, 12] but a defect map is [labels, rows, "
+       "columns] with 3 labels and at least one row and column"},
+      {"name: \"cells\" data_type: TYPE_FP32 dims: [ 3, 0, 12 ]",
+       "output[1].dims"},
+      {"name: \"cells\" data_type: TYPE_FP32 dims: [ 3, 96 ]",
+       "output[1].dims is [3, 96]"},
+      {"name: \"cells\" data_type: TYPE_INT64 dims: [ 3, 8, 12 ]",
+       "output[1].data_type must be TYPE_FP32 (a defect map)"},
+  };
+  for (const auto& c : bad) {
+    auto refused = ParseModelConfig(with_map(c.map), "config.pbtxt");
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.map;
+    EXPECT_THAT(refused.status().message(), HasSubstr(c.message)) << c.map;
+  }
+  // Three outputs are still too many.
+  auto three = ParseModelConfig(
+      with_map("name: \"a\" data_type: TYPE_FP32 dims: [ 3, 1, 1 ] } "
+               "output { name: \"b\" data_type: TYPE_FP32 dims: [ 1 ]"),
+      "config.pbtxt");
+  EXPECT_THAT(three.status().message(),
+              HasSubstr("output holds the scores and at most a defect map "
+                        "for this task, has 3"));
+  // A regression has no defect map.
+  auto regression = ParseModelConfig(
+      absl::StrReplaceAll(
+          kTabularConfig,
+          {{"dims: [ 1 ]\n  }",
+            "dims: [ 1 ]\n  }\n  output { name: \"m\" data_type: TYPE_FP32 "
+            "dims: [ 1, 1, 1 ] }"}}),
+      "config.pbtxt");
+  EXPECT_THAT(regression.status().message(),
+              HasSubstr("output must hold exactly one tensor"));
+}
+
 TEST(ModelConfigTest, TabularWidthMustMatchInput) {
   std::string text =
       absl::StrReplaceAll(kTabularConfig, {{"dims: [ 3 ]", "dims: [ 2 ]"}});

@@ -245,6 +245,47 @@ TEST(ImagePreprocessorTest, LetterboxWithMatchingAspectHasNoPadding) {
               Each(FloatNear(0.3f, 1e-6f)));
 }
 
+TEST(ImagePreprocessorTest, PlaceSaysWhereTheImageLands) {
+  const ImagePreprocessor letterbox =
+      MustCreate(Config(4, 4, v1::COLOR_MODE_GRAY, v1::RESIZE_MODE_LETTERBOX));
+  // As the padding tests above: 8x4 at rows 1-2, 4x1 at row 1, 1x2 grown.
+  InputPlacement wide = letterbox.Place(8, 4);
+  EXPECT_EQ(wide.input_width, 4);
+  EXPECT_EQ(wide.input_height, 4);
+  EXPECT_EQ(wide.image_width, 8);
+  EXPECT_EQ(wide.image_height, 4);
+  EXPECT_EQ(wide.x, 0);
+  EXPECT_EQ(wide.y, 1);
+  EXPECT_EQ(wide.width, 4);
+  EXPECT_EQ(wide.height, 2);
+  const InputPlacement strip = letterbox.Place(4, 1);
+  EXPECT_EQ(strip.y, 1);
+  EXPECT_EQ(strip.height, 1);
+  const InputPlacement tall = letterbox.Place(1, 2);
+  EXPECT_EQ(tall.x, 1);
+  EXPECT_EQ(tall.width, 2);
+  EXPECT_EQ(tall.height, 4);
+
+  const ImagePreprocessor stretch =
+      MustCreate(Config(6, 4, v1::COLOR_MODE_GRAY, v1::RESIZE_MODE_STRETCH));
+  const InputPlacement whole = stretch.Place(8, 4);
+  EXPECT_EQ(whole.x, 0);
+  EXPECT_EQ(whole.y, 0);
+  EXPECT_EQ(whole.width, 6);
+  EXPECT_EQ(whole.height, 4);
+
+  // Process reports the placement of the image it decoded.
+  absl::StatusOr<std::string> png = EncodePng(Constant(8, 4, 1, 0.5f));
+  ASSERT_TRUE(png.ok());
+  std::vector<float> out(letterbox.output_size());
+  InputPlacement reported;
+  ASSERT_TRUE(
+      letterbox.Process(*png, out.data(), nullptr, nullptr, &reported).ok());
+  EXPECT_EQ(reported.image_width, 8);
+  EXPECT_EQ(reported.y, 1);
+  EXPECT_EQ(reported.height, 2);
+}
+
 // --- Normalisation.
 
 TEST(ImagePreprocessorTest, MeanStdNormalisesEachChannel) {

@@ -106,5 +106,55 @@ TEST(NetworksTest, FlipAveragingServesTheMeanOfTheFourFlips) {
       torch::allclose(module.forward({x}).toTensor(), expected, 1e-5, 1e-6));
 }
 
+// The segmentation network serves its image probabilities and, from the
+// same passes, its cell probabilities: both the mean over the four flips,
+// each flipped view's cells mapped back to the image's orientation.
+TEST(NetworksTest, SegmentationServesFlipAveragedImageAndCellProbabilities) {
+  SegmentationInspectorOptions options;
+  options.num_classes = 3;
+  options.ok_index = 1;
+  options.block_channels = {4, 8};
+  options.convs_per_block = 1;
+  options.top_k = 2;
+  options.flip_averaging = true;
+  torch::manual_seed(3);
+  torch::jit::Module module = BuildSegmentationInspector(options);
+  // Not symmetric, so a cell mapped back the wrong way shows.
+  torch::Tensor x = torch::randn({2, 1, 8, 12});
+  torch::NoGradGuard no_grad;
+  module.eval();
+  const auto outputs = module.forward({x}).toTupleRef().elements();
+  ASSERT_EQ(outputs.size(), 2u);
+  const torch::Tensor image = outputs[0].toTensor();
+  const torch::Tensor cells = outputs[1].toTensor();
+  ASSERT_EQ(cells.sizes(), (std::vector<int64_t>{2, 3, 4, 6}));
+  EXPECT_EQ(ImageScores(module.forward({x})).sizes(),
+            (std::vector<int64_t>{2, 3}));
+
+  auto probabilities = [&](const torch::Tensor& input) {
+    return torch::softmax(module.run_method("cells", input).toTensor(), 1);
+  };
+  auto aggregate = [&](const torch::Tensor& input) {
+    return module
+        .run_method("aggregate", module.run_method("cells", input).toTensor())
+        .toTensor();
+  };
+  const torch::Tensor expected_cells =
+      (probabilities(x) + probabilities(x.flip({3})).flip({3}) +
+       probabilities(x.flip({2})).flip({2}) +
+       probabilities(x.flip({2, 3})).flip({2, 3})) /
+      4;
+  EXPECT_TRUE(torch::allclose(cells, expected_cells, 1e-5, 1e-6));
+  const torch::Tensor expected_image =
+      (aggregate(x) + aggregate(x.flip({3})) + aggregate(x.flip({2})) +
+       aggregate(x.flip({2, 3}))) /
+      4;
+  EXPECT_TRUE(torch::allclose(image.exp(), expected_image, 1e-5, 1e-6));
+  // The cells' defect probability is what heatmap() gives for one view.
+  EXPECT_TRUE(torch::allclose(1.0 - probabilities(x).select(1, 1),
+                              module.run_method("heatmap", x).toTensor(), 1e-6,
+                              1e-6));
+}
+
 }  // namespace
 }  // namespace lineserve::train

@@ -20,6 +20,7 @@
 #include "models/preprocess/image_preprocessor.h"
 #include "models/preprocess/tabular_encoder.h"
 #include "models/train/efficiency_trainer.h"
+#include "models/train/networks.h"
 #include "models/train/quality_trainer.h"
 
 namespace lineserve::train {
@@ -147,7 +148,7 @@ TEST(TrainerTest, QualityRunPublishesLoadableModelMatchingItsConfig) {
       torch::jit::load((model_dir / "1" / "model.pt").string());
   module.eval();
   torch::NoGradGuard no_grad;
-  torch::Tensor logits = module.forward({batch}).toTensor();
+  torch::Tensor logits = ImageScores(module.forward({batch}));
   ASSERT_EQ(logits.dim(), 2);
   EXPECT_EQ(logits.size(0), 2);
   EXPECT_EQ(logits.size(1), config->output(0).dims(0));
@@ -213,6 +214,18 @@ TEST(TrainerTest, ThresholdChosenForTargetRecallIsWrittenIntoConfig) {
   torch::Tensor heat =
       module.get_method("heatmap")({torch::zeros({1, 1, 32, 32})}).toTensor();
   EXPECT_EQ(heat.sizes(), (std::vector<int64_t>{1, 16, 16}));
+  // Served as the config's output[1]: every label's probability per cell.
+  ASSERT_EQ(config->output_size(), 2);
+  EXPECT_EQ(config->output(1).name(), "cell_probabilities");
+  const std::vector<int64_t> map_dims(config->output(1).dims().begin(),
+                                      config->output(1).dims().end());
+  const int64_t labels = config->classification().labels_size();
+  EXPECT_EQ(map_dims, (std::vector<int64_t>{labels, 16, 16}));
+  const auto outputs =
+      module.forward({torch::zeros({2, 1, 32, 32})}).toTupleRef().elements();
+  ASSERT_EQ(outputs.size(), 2u);
+  EXPECT_EQ(outputs[1].toTensor().sizes(),
+            (std::vector<int64_t>{2, labels, 16, 16}));
 }
 
 TEST(TrainerTest, KFoldTrainsAndReportsEveryFold) {
