@@ -112,6 +112,11 @@ EXPOSE 8500 8501 8502
 # loading and warm-up take a few seconds.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["lineserve-cli", "health", "--server", "127.0.0.1:8500", "--timeout", "4"]
+# Settings as LINESERVE_* variables (lineserve-server --help lists them);
+# `docker run -e LINESERVE_DEVICE=cuda` or a flag after the image name
+# overrides one.
+ENV LINESERVE_MODEL_REPOSITORY=/var/lib/lineserve/model_repository \
+    LINESERVE_GRPC_ADDRESS=0.0.0.0:8500 \
+    LINESERVE_HTTP_ADDRESS=0.0.0.0:8501
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["lineserve-server", "--model-repository", "/var/lib/lineserve/model_repository", \
-     "--grpc-address", "0.0.0.0:8500", "--http-address", "0.0.0.0:8501"]
+CMD ["lineserve-server"]

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -28,7 +29,9 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -37,8 +40,10 @@
 #include "models/base/file_util.h"
 #include "models/base/log.h"
 #include "models/base/status_macros.h"
+#include "models/base/version.h"
 #include "server/backends/backend_registry.h"
 #include "server/backends/torchscript_backend.h"
+#include "server/common/flag_sources.h"
 #include "server/http/http_server.h"
 #include "server/inference/inference_pipeline.h"
 #include "server/inference/request_log.h"
@@ -53,6 +58,9 @@
 #include "server/service/line_server.h"
 #include "server/service/oip_http.h"
 
+ABSL_FLAG(std::string, config, "",
+          "file of settings, one `name = value` per line (flags and "
+          "LINESERVE_* variables override it)");
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:8500",
           "host:port to serve gRPC on; port 0 picks a free port (logged, and "
           "written to --port_file). The default listens on every interface "
@@ -247,20 +255,43 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> StartMetrics(
   return metrics;
 }
 
-// Abseil spells flags with underscores; lineserve documents dashes
-// (--grpc-address). Accept both by rewriting the name part of each flag.
-std::vector<char*> NormalizeFlagNames(int argc, char** argv,
-                                      std::vector<std::string>& storage) {
-  storage.assign(argv, argv + argc);
-  std::vector<char*> out;
-  for (std::string& arg : storage) {
-    if (arg.rfind("--", 0) == 0) {
-      const size_t end = std::min(arg.find('='), arg.size());
-      std::replace(arg.begin() + 2, arg.begin() + end, '-', '_');
+// The server's own flags (this file's), by name, sorted; not Abseil's.
+std::vector<absl::CommandLineFlag*> ServerFlags() {
+  std::vector<absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::StrContains(flag->Filename(), "server/main.cc")) {
+      flags.push_back(flag);
     }
-    out.push_back(arg.data());
   }
-  return out;
+  std::sort(flags.begin(), flags.end(),
+            [](auto* a, auto* b) { return a->Name() < b->Name(); });
+  return flags;
+}
+
+constexpr char kUsage[] =
+    "lineserve-server serves a model repository over gRPC (and optionally\n"
+    "HTTP/REST), with Prometheus metrics.\n\n"
+    "usage: lineserve-server --model-repository DIR [--grpc-address "
+    "HOST:PORT] [flags]\n\n"
+    "Every setting can come from, in rising precedence: its default, a\n"
+    "config file (--config FILE or LINESERVE_CONFIG; one `name = value` per\n"
+    "line, # comments), an environment variable LINESERVE_<NAME>\n"
+    "(LINESERVE_MODEL_REPOSITORY), the command line. Names take dashes or\n"
+    "underscores.\n\nflags:\n";
+
+void PrintHelp() {
+  std::cout << kUsage;
+  for (const absl::CommandLineFlag* flag : ServerFlags()) {
+    std::string name(flag->Name());
+    std::replace(name.begin(), name.end(), '_', '-');
+    std::cout << "  --" << name << "  (" << EnvironmentName(flag->Name())
+              << ")\n      " << flag->Help();
+    const std::string default_value = flag->DefaultValue();
+    if (!default_value.empty())
+      std::cout << " (default: " << default_value << ")";
+    std::cout << "\n";
+  }
+  std::cout << "  --help, --version\n";
 }
 
 // Signals are taken by one thread with sigwait; every other thread,
@@ -488,17 +519,38 @@ absl::Status Serve(const sigset_t& signals) {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "serves a model repository over gRPC.\n"
-      "usage: lineserve-server --model-repository DIR [--grpc-address "
-      "HOST:PORT] [flags]\n(flags may be spelled with dashes or "
-      "underscores)");
-  std::vector<std::string> storage;
-  std::vector<char*> args = NormalizeFlagNames(argc, argv, storage);
+  absl::SetProgramUsageMessage(kUsage);
+  const std::vector<std::string> given(argv, argv + argc);
+  for (size_t i = 1; i < given.size() && given[i] != "--"; ++i) {
+    if (given[i] == "--help" || given[i] == "-h" || given[i] == "--helpfull") {
+      PrintHelp();
+      return 0;
+    }
+    if (given[i] == "--version") {
+      std::cout << VersionLine("lineserve-server", LibTorchBuildText()) << "\n";
+      return 0;
+    }
+  }
+  std::vector<std::string> names;
+  for (const absl::CommandLineFlag* flag : ServerFlags()) {
+    names.emplace_back(flag->Name());
+  }
+  absl::StatusOr<FlagSources> sources = CollectFlagSources(
+      given, names, [](const char* name) { return std::getenv(name); });
+  if (!sources.ok()) {
+    std::cerr << "lineserve-server: " << sources.status().message() << "\n";
+    return 2;
+  }
+  std::vector<char*> args;
+  for (std::string& arg : sources->arguments) args.push_back(arg.data());
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (absl::Status status = ConfigureLogging(); !status.ok()) {
     LogError(kLogComponent, status.message());
     return 2;
+  }
+  if (!sources->config_path.empty()) {
+    Log(absl::StrCat("settings from config file ", sources->config_path,
+                     " (LINESERVE_* variables and flags override it)"));
   }
   if (absl::GetFlag(FLAGS_model_repository).empty()) {
     LogError(kLogComponent, "--model-repository is required (see --help)");

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 
 namespace lineserve::cli {
@@ -44,18 +46,53 @@ ClientOptions Common::Options() const {
 
 LineserveClient Common::Client() const { return LineserveClient(Options()); }
 
-void PrintError(const Common& common, const nlohmann::json& context,
-                const absl::Status& status) {
+std::string ContextText(const nlohmann::json& context) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : context.items()) {
+    std::string text;
+    if (value.is_string()) {
+      text = value.get<std::string>();
+    } else if (value.is_array() && value.size() == 2) {
+      text = absl::StrCat(value[0].dump(), "-", value[1].dump());
+    } else {
+      text = value.dump();
+    }
+    parts.push_back(text.empty() ? key : absl::StrCat(key, " ", text));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+namespace {
+
+void Print(const Common& common, const nlohmann::json& context,
+           const absl::Status& status, bool local) {
   if (common.json) {
     nlohmann::json j = context;
     j["error"] = {{"code", absl::StatusCodeToString(status.code())},
-                  {"message", std::string(status.message())}};
+                  {"message", std::string(status.message())},
+                  {"local", local}};
     std::cout << j.dump() << std::endl;
+  } else if (local) {
+    std::cerr << kProgram << ": " << ContextText(context)
+              << ": local error, nothing was sent: " << status.message()
+              << "\n";
   } else {
-    std::cerr << kProgram << ": " << context.dump() << ": "
+    std::cerr << kProgram << ": " << ContextText(context) << ": "
               << absl::StatusCodeToString(status.code()) << ": "
               << status.message() << "\n";
   }
+}
+
+}  // namespace
+
+void PrintError(const Common& common, const nlohmann::json& context,
+                const absl::Status& status) {
+  Print(common, context, status, /*local=*/false);
+}
+
+void PrintLocalError(const Common& common, const nlohmann::json& context,
+                     const absl::Status& status) {
+  Print(common, context, status, /*local=*/true);
 }
 
 absl::StatusOr<FeatureColumns> FindFeatureColumns(const LineserveClient& client,

@@ -52,9 +52,20 @@ struct Common {
 };
 
 // Reports a failed call. `context` names what was being done (a file, a
-// row range, a call) so the message can be traced back to its input.
+// row range, a call) so the message can be traced back to its input: in
+// text, "lineserve-cli: file a.png: CODE: message"; with --json, the
+// context's members plus "error": {code, message, local: false}.
 void PrintError(const Common& common, const nlohmann::json& context,
                 const absl::Status& status);
+
+// Reports a failure on this side (a file that cannot be read or written):
+// in text "lineserve-cli: file a.png: local error, nothing was sent:
+// message"; with --json, "local": true.
+void PrintLocalError(const Common& common, const nlohmann::json& context,
+                     const absl::Status& status);
+
+// A context as text: "file a.png", "csv t.csv, rows 1-64".
+std::string ContextText(const nlohmann::json& context);
 
 // The CSV columns a tabular model reads: (index in the table, feature name).
 using FeatureColumns = std::vector<std::pair<size_t, std::string>>;

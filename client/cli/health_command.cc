@@ -22,7 +22,9 @@ int RunHealth(const std::vector<std::string>& args) {
       cli.positional().empty() ? "" : cli.positional()[0];
   auto serving = common.Client().Health(service);
   if (!serving.ok()) {
-    PrintError(common, {{"service", service}}, serving.status());
+    nlohmann::json context = {{"server", common.server}};
+    if (!service.empty()) context["service"] = service;
+    PrintError(common, context, serving.status());
     return 1;
   }
   if (common.json) {

@@ -157,7 +157,7 @@ int RunInspect(const std::vector<std::string>& args) {
     const nlohmann::json context = {{"file", file}};
     auto bytes = ReadFile(file);
     if (!bytes.ok()) {
-      PrintError(common, context, bytes.status());
+      PrintLocalError(common, context, bytes.status());
       ++failures;
       continue;
     }
@@ -184,11 +184,11 @@ int RunInspect(const std::vector<std::string>& args) {
       absl::Status written = png.status();
       if (written.ok()) written = WriteFileAtomically(overlay, *png);
       if (!written.ok()) {
-        PrintError(
+        PrintLocalError(
             common, context,
             absl::Status(written.code(),
-                         absl::StrCat("local: cannot write the overlay ",
-                                      overlay, ": ", written.message())));
+                         absl::StrCat("cannot write the overlay ", overlay,
+                                      ": ", written.message())));
         ++failures;
         overlay.clear();
       }

@@ -17,6 +17,7 @@
 
 #include "client/cli/cli_common.h"
 #include "client/cli/commands.h"
+#include "models/base/version.h"
 
 namespace lineserve::cli {
 namespace {
@@ -35,6 +36,7 @@ constexpr char kUsage[] =
     "  load MODEL          load a model (explicit model control)\n"
     "  unload MODEL        stop serving a model (explicit model control)\n"
     "\n"
+    "`lineserve-cli --version` prints the version.\n"
     "`lineserve-cli COMMAND --help` lists a command's options; every command\n"
     "takes --server, --timeout, --json and TLS (--tls-ca, --tls-cert,\n"
     "--tls-key, --tls-server-name, --tls).\n";
@@ -45,6 +47,10 @@ int Main(int argc, char** argv) {
     std::cout << kUsage;
     // No command is a usage error; asking for help is not.
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << VersionLine(kProgram) << "\n";
+    return 0;
   }
   const std::string command = args[0];
   args.erase(args.begin());

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/cli/cli_common.h"
 #include "client/cli/commands.h"
 #include "client/lineserve_client.h"
@@ -21,14 +22,21 @@ void PrintModelJson(const lineserve::v1::ModelStatus& m) {
                         {"message", v.message()}});
   }
   std::cout << nlohmann::json{{"model", m.name()},
-                              {"default_version", m.default_version()},
+                              {"default_version",
+                               m.default_version() > 0
+                                   ? nlohmann::json(m.default_version())
+                                   : nlohmann::json(nullptr)},
                               {"versions", versions}}
                    .dump()
             << std::endl;
 }
 
 void PrintModelText(const lineserve::v1::ModelStatus& m) {
-  std::cout << m.name() << " (default version " << m.default_version()
+  // Version 0 is the server's "none": no version is ready to answer.
+  std::cout << m.name() << " ("
+            << (m.default_version() > 0
+                    ? absl::StrCat("default version ", m.default_version())
+                    : std::string("no ready version"))
             << ", max batch " << m.config().max_batch_size() << ")\n";
   for (const auto& v : m.versions()) {
     std::cout << "  v" << v.version() << "  "

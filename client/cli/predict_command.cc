@@ -8,7 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "client/cli/cli_common.h"
 #include "client/cli/commands.h"
 #include "client/lineserve_client.h"
@@ -53,6 +56,26 @@ void PrintPredictions(const Common& common,
   }
 }
 
+// The server names a bad row by its index in the request ("rows[3]: ...");
+// the user knows the file: "row 68 (line 69): ...", rows counted from 1
+// below the header, as the answers' row ids are.
+absl::Status InFileTerms(const absl::Status& status,
+                         const data::CsvTable& table, int start) {
+  absl::string_view message = status.message();
+  if (!absl::ConsumePrefix(&message, "rows[")) return status;
+  const size_t close = message.find(']');
+  int index = 0;
+  if (close == absl::string_view::npos ||
+      !absl::SimpleAtoi(message.substr(0, close), &index) || index < 0 ||
+      start + index >= static_cast<int>(table.rows.size())) {
+    return status;
+  }
+  const int row = start + index;
+  return absl::Status(status.code(),
+                      absl::StrCat("row ", row + 1, " (line ", table.lines[row],
+                                   ")", message.substr(close + 1)));
+}
+
 }  // namespace
 
 int RunPredict(const std::vector<std::string>& args) {
@@ -71,8 +94,22 @@ int RunPredict(const std::vector<std::string>& args) {
   cli.AddInt("rows-per-request", &rows_per_request, "rows sent per call");
   cli.AddString("line-column", &line_column,
                 "column whose value labels each row's line in metrics");
+  std::string delimiter;
+  cli.AddString("delimiter", &delimiter,
+                "the table's delimiter: \",\", \";\" or tab (default: found "
+                "from the header)");
   if (auto code = cli.ParseForMain(args, kProgram)) return *code;
-  auto table = data::ReadCsv(csv);
+  data::CsvOptions csv_options;
+  if (!delimiter.empty()) {
+    absl::StatusOr<char> parsed = data::ParseDelimiter(delimiter);
+    if (!parsed.ok()) {
+      std::cerr << kProgram << ": --delimiter: " << parsed.status().message()
+                << "\n";
+      return 2;
+    }
+    csv_options.delimiter = *parsed;
+  }
+  auto table = data::ReadCsv(csv, csv_options);
   if (!table.ok()) {
     std::cerr << kProgram << ": " << table.status().message() << "\n";
     return 1;
@@ -94,7 +131,7 @@ int RunPredict(const std::vector<std::string>& args) {
         BuildRequest(*table, *used, line_index, model, start, end));
     if (!response.ok()) {
       PrintError(common, {{"csv", csv}, {"rows", {start + 1, end}}},
-                 response.status());
+                 InFileTerms(response.status(), *table, start));
       ++failures;
       continue;
     }

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "models/base/file_util.h"
 #include "models/base/status_macros.h"
 
@@ -38,7 +39,41 @@ std::optional<double> ParseNumber(absl::string_view cell) {
   return value;
 }
 
-absl::StatusOr<CsvTable> ParseCsv(absl::string_view text) {
+absl::StatusOr<char> ParseDelimiter(absl::string_view text) {
+  if (text == "," || text == ";" || text == "\t") return text[0];
+  if (text == "tab" || text == "\\t") return '\t';
+  return absl::InvalidArgumentError(absl::StrCat(
+      "delimiter \"", text, "\" is not one of \",\", \";\", \"tab\""));
+}
+
+namespace {
+
+// The delimiter of the header row (up to the first line end outside
+// quotes): the most frequent of ',', ';' and '\t', a comma on a tie.
+char DetectDelimiter(absl::string_view text) {
+  int commas = 0, semicolons = 0, tabs = 0;
+  bool in_quotes = false;
+  for (const char c : text) {
+    if (c == '"') in_quotes = !in_quotes;
+    if (in_quotes) continue;
+    if (c == '\n') break;
+    commas += c == ',';
+    semicolons += c == ';';
+    tabs += c == '\t';
+  }
+  if (semicolons > commas && semicolons >= tabs) return ';';
+  if (tabs > commas && tabs > semicolons) return '\t';
+  return ',';
+}
+
+}  // namespace
+
+absl::StatusOr<CsvTable> ParseCsv(absl::string_view text,
+                                  const CsvOptions& options) {
+  // Excel's "CSV UTF-8" starts with a byte order mark.
+  absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
+  const char delimiter =
+      options.delimiter != 0 ? options.delimiter : DetectDelimiter(text);
   std::vector<std::vector<std::string>> records;
   std::vector<std::string> record;
   std::string cell;
@@ -75,14 +110,15 @@ absl::StatusOr<CsvTable> ParseCsv(absl::string_view text) {
       }
       continue;
     }
+    if (c == delimiter) {
+      record.push_back(std::move(cell));
+      cell.clear();
+      cell_started = true;
+      continue;
+    }
     switch (c) {
       case '"':
         in_quotes = true;
-        cell_started = true;
-        break;
-      case ',':
-        record.push_back(std::move(cell));
-        cell.clear();
         cell_started = true;
         break;
       case '\r':
@@ -106,6 +142,7 @@ absl::StatusOr<CsvTable> ParseCsv(absl::string_view text) {
 
   if (records.empty()) return absl::InvalidArgumentError("no header row");
   CsvTable table;
+  table.delimiter = delimiter;
   table.columns = std::move(records[0]);
   for (auto& column : table.columns) {
     column = std::string(absl::StripAsciiWhitespace(column));
@@ -117,13 +154,15 @@ absl::StatusOr<CsvTable> ParseCsv(absl::string_view text) {
           "header has ", table.columns.size()));
     }
     table.rows.push_back(std::move(records[r]));
+    table.lines.push_back(record_lines[r]);
   }
   return table;
 }
 
-absl::StatusOr<CsvTable> ReadCsv(const std::string& path) {
+absl::StatusOr<CsvTable> ReadCsv(const std::string& path,
+                                 const CsvOptions& options) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  auto table = ParseCsv(text);
+  auto table = ParseCsv(text, options);
   if (!table.ok()) return AnnotateStatus(table.status(), path);
   return table;
 }

@@ -381,11 +381,50 @@ struct TargetRows {
   std::vector<double> y;       // their targets, same order
 };
 
+// A column of numbers with a few cells that are not (a decimal comma, a
+// unit, a typo) would otherwise turn into categories without a word: it is
+// refused, naming its first such cell, unless --categorical or --exclude
+// names it. Mostly numbers: at least nine in ten filled cells.
+absl::Status CheckMostlyNumericColumns(const EfficiencyTrainOptions& options,
+                                       const data::CsvTable& table) {
+  const absl::flat_hash_set<std::string> skip = [&] {
+    absl::flat_hash_set<std::string> names(options.categorical.begin(),
+                                           options.categorical.end());
+    names.insert(options.exclude.begin(), options.exclude.end());
+    return names;
+  }();
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    if (skip.contains(table.columns[c])) continue;
+    size_t numbers = 0, others = 0, first_other = 0;
+    for (size_t r = 0; r < table.rows.size(); ++r) {
+      const std::string& cell = table.rows[r][c];
+      if (absl::StripAsciiWhitespace(cell).empty()) continue;
+      if (data::ParseNumber(cell).has_value()) {
+        ++numbers;
+      } else if (others++ == 0) {
+        first_other = r;
+      }
+    }
+    if (others > 0 && numbers >= 9 * others) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(options.csv_path, ": line ", table.lines[first_other],
+                       ", column \"", table.columns[c], "\": \"",
+                       table.rows[first_other][c], "\" is not a number, while ",
+                       numbers, " of the column's ", numbers + others,
+                       " filled cells are (fix the cell, or name the column in "
+                       "--categorical or --exclude)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TargetRows> ReadTargetRows(const EfficiencyTrainOptions& options,
                                           std::ostream& log) {
   TargetRows rows;
-  ASSIGN_OR_RETURN(rows.table, data::ReadCsv(options.csv_path));
+  ASSIGN_OR_RETURN(rows.table,
+                   data::ReadCsv(options.csv_path, {options.delimiter}));
   const data::CsvTable& table = rows.table;
+  RETURN_IF_ERROR(CheckMostlyNumericColumns(options, table));
   const auto target = table.ColumnIndex(options.target_column);
   if (!target) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -17,6 +17,8 @@ namespace lineserve::train {
 
 struct EfficiencyTrainOptions {
   std::string csv_path;
+  // ',', ';' or '\t'; 0 finds it from the header.
+  char delimiter = 0;
   std::string target_column;
   std::string repository;
   std::string model_name = "efficiency_prediction";

@@ -4,6 +4,7 @@
 //   lineserve-train efficiency --csv FILE --target COL --repo REPO
 //   lineserve-train datagen    --out DIR                   synthetic data
 #include <ATen/Parallel.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,12 +13,15 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "models/base/allocator.h"
 #include "models/base/command_line.h"
 #include "models/base/file_util.h"
+#include "models/base/version.h"
+#include "models/data/csv_table.h"
 #include "models/train/datagen_command.h"
 #include "models/train/efficiency_trainer.h"
 #include "models/train/model_artifacts.h"
@@ -38,7 +42,8 @@ constexpr char kUsage[] =
     "  datagen      write the bundled synthetic data sets\n"
     "  report       show the newest version's evaluation of every model\n"
     "\n"
-    "`lineserve-train COMMAND --help` lists a command's options.\n";
+    "`lineserve-train COMMAND --help` lists a command's options; `--version`\n"
+    "prints the version.\n";
 
 int DefaultThreads() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -155,10 +160,14 @@ int RunQuality(const std::vector<std::string>& args) {
                 "loss weight per class = (largest/count)^power; 0 = none");
   cli.AddString("channels", &blocks, "channels of each conv block");
   cli.AddInt("convs-per-block", &o.convs_per_block, "3x3 convs per block");
+  cli.AddInt("decoder-levels", &o.decoder_levels,
+             "segmentation: U-Net decoder levels, each halving the cell side");
   cli.AddInt("top-k", &o.top_k,
              "segmentation: cells averaged into the defect score");
   cli.AddInt("crop", &o.crop_size,
              "segmentation: train on random crops of this side (0 = whole)");
+  cli.AddBool("anomaly-study", &o.anomaly_study,
+              "segmentation: also measure an OK-only anomaly score per fold");
   cli.AddBool("flip-averaging", &o.flip_averaging,
               "serve the mean over the four flips (4x compute)");
   AddCommonOptions(cli, o, &threads);
@@ -184,6 +193,10 @@ int RunEfficiency(const std::vector<std::string>& args) {
       "version>/.\nText columns become categories, blanks in numeric columns "
       "are filled\nwith the training median; scaling is part of the model.");
   cli.AddString("csv", &o.csv_path, "training table", true);
+  std::string delimiter;
+  cli.AddString("delimiter", &delimiter,
+                "the table's delimiter: \",\", \";\" or tab (default: found "
+                "from the header)");
   cli.AddString("target", &o.target_column, "column to predict", true);
   cli.AddList("exclude", &o.exclude, "columns to leave out");
   cli.AddList("categorical", &o.categorical,
@@ -225,6 +238,15 @@ int RunEfficiency(const std::vector<std::string>& args) {
   if (!ParseInts(hidden, &o.hidden)) {
     std::cerr << "lineserve-train: --hidden: expected positive integers\n";
     return 2;
+  }
+  if (!delimiter.empty()) {
+    absl::StatusOr<char> parsed = data::ParseDelimiter(delimiter);
+    if (!parsed.ok()) {
+      std::cerr << "lineserve-train: --delimiter: " << parsed.status().message()
+                << "\n";
+      return 2;
+    }
+    o.delimiter = *parsed;
   }
   if (auto parsed = ParseBoostingLoss(loss); parsed.ok()) {
     o.boosting.loss = *parsed;
@@ -291,6 +313,12 @@ int Main(int argc, char** argv) {
       args[0] == "help") {
     std::cout << kUsage;
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << VersionLine("lineserve-train",
+                             absl::StrCat("LibTorch ", TORCH_VERSION))
+              << "\n";
+    return 0;
   }
   const std::string command = args[0];
   args.erase(args.begin());

@@ -1,5 +1,6 @@
 #include "models/train/networks.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -36,7 +37,8 @@ std::string AddBatchNorm(torch::jit::Module& m, int i, int64_t channels,
 
 // Registers conv blocks (3x3 conv, batch norm, ReLU; `convs` per block, a
 // 2x2 max pool between blocks and, with pool_last, after the last) and
-// returns their TorchScript lines. `channels`: in, then out.
+// returns their TorchScript lines. `channels`: in, then out. Each block's
+// output before its pool is also kept as skip<block> (for a decoder).
 std::string AddConvBlocks(torch::jit::Module& m, const std::vector<int>& blocks,
                           int convs, bool pool_last, int64_t* channels) {
   std::string body;
@@ -54,8 +56,36 @@ std::string AddConvBlocks(torch::jit::Module& m, const std::vector<int>& blocks,
       ++layer;
     }
     if (pool_last || block + 1 < blocks.size()) {
-      absl::StrAppend(&body, "    x = torch.max_pool2d(x, [2, 2], [2, 2])\n");
+      absl::StrAppend(&body, "    skip", block, " = x\n",
+                      "    x = torch.max_pool2d(x, [2, 2], [2, 2])\n");
     }
+  }
+  return body;
+}
+
+// U-Net style decoder levels after AddConvBlocks (without pool_last): each
+// upsamples x 2x (bilinear) to the size of the block before, concatenates
+// that block's output (skip<block>) and mixes both with a 3x3 conv, batch
+// norm and ReLU to that block's channel count. `channels`: in, then out.
+std::string AddDecoder(torch::jit::Module& m, const std::vector<int>& blocks,
+                       int convs, int levels, int64_t* channels) {
+  std::string body;
+  for (int level = 1; level <= levels; ++level) {
+    const int block = static_cast<int>(blocks.size()) - 1 - level;
+    const int64_t skip = blocks[block];
+    const int64_t in = *channels + skip;
+    const std::string w = absl::StrCat("decoder", level, "_weight");
+    AddParameter(m, w, KaimingNormal({skip, in, 3, 3}, in * 9));
+    const std::string s = absl::StrCat("skip", block);
+    absl::StrAppend(
+        &body, "    x = torch.upsample_bilinear2d(x, [", s, ".size(2), ", s,
+        ".size(3)], False)\n", "    x = torch.cat([x, ", s, "], 1)\n",
+        "    x = torch.conv2d(x, self.", w, ", None, [1, 1], [1, 1])\n",
+        "    x = torch.relu(",
+        AddBatchNorm(m, static_cast<int>(blocks.size()) * convs + level - 1,
+                     skip, "x"),
+        ")\n");
+    *channels = skip;
   }
   return body;
 }
@@ -121,9 +151,15 @@ torch::jit::Module BuildSegmentationInspector(
   m.register_buffer("ok_onehot", 1.0f - defect_mask);
 
   int64_t channels = options.in_channels;
-  const std::string body =
+  const int levels = std::clamp(
+      options.decoder_levels, 0,
+      std::max(0, static_cast<int>(options.block_channels.size()) - 1));
+  // Two statements: the decoder starts from the encoder's channels.
+  std::string body =
       AddConvBlocks(m, options.block_channels, options.convs_per_block,
                     /*pool_last=*/false, &channels);
+  body += AddDecoder(m, options.block_channels, options.convs_per_block, levels,
+                     &channels);
   AddParameter(
       m, "head_weight",
       KaimingNormal({options.num_classes, channels, 1, 1}, channels) * 0.5);
@@ -153,7 +189,10 @@ torch::jit::Module BuildSegmentationInspector(
   absl::StrAppend(&forward,
                   "    return torch.log(torch.clamp(image, min=1e-7)), p\n");
   m.define(absl::StrCat(
-      "def cells(self, x):\n", body,
+      "def features(self, x):\n", body,
+      "    return x\n"
+      "def cells(self, x):\n"
+      "    x = self.features(x)\n"
       "    x = torch.dropout(x, 0.1, self.training)\n"
       "    return torch.conv2d(x, self.head_weight, self.head_bias)\n"
       "def heatmap(self, x):\n"

@@ -49,6 +49,11 @@ struct SegmentationInspectorOptions {
   // resolution, so the cell grid is input / 2^(blocks - 1).
   std::vector<int> block_channels = {16, 32, 64, 128};
   int convs_per_block = 2;
+  // U-Net style decoder levels (0 to blocks - 1): each doubles the cell
+  // grid, joining the upsampled features with the encoder block's output at
+  // that resolution, so the grid is input / 2^(blocks - 1 - decoder_levels)
+  // and thin defects keep cells of their own.
+  int decoder_levels = 0;
   // The image's defect score is the mean defect probability of its `top_k`
   // most defective cells.
   int top_k = 2;
@@ -62,7 +67,9 @@ struct SegmentationInspectorOptions {
 // (defect class or ok, learnt from the defect masks) and derives the image's
 // answer from its cells, so the verdict rests on where a defect is rather
 // than on what the whole photo looks like. Methods:
-//   cells(x)      [B, C, H, W] -> cell logits [B, K, H/s, W/s]
+//   features(x)   [B, C, H, W] -> the last features [B, F, H/s, W/s]
+//   cells(x)      [B, C, H, W] -> cell logits [B, K, H/s, W/s] (a 1x1
+//                 conv of the features)
 //   aggregate(c)  cell logits -> image class probabilities [B, K]:
 //                 P(defect) = mean of the top_k cells' 1 - P(ok), split
 //                 over the defect classes as those cells vote; P(ok) the rest

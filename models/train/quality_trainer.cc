@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -37,6 +38,12 @@ constexpr char kCellOutputName[] = "cell_probabilities";
 
 bool IsSegmentation(const QualityTrainOptions& options) {
   return options.architecture == "segmentation";
+}
+
+int64_t CellStride(const QualityTrainOptions& options) {
+  return int64_t{1} << std::max<int64_t>(
+             0, static_cast<int64_t>(options.block_channels.size()) - 1 -
+                    options.decoder_levels);
 }
 
 absl::StatusOr<ModelConfig> ProposedConfig(const QualityTrainOptions& options,
@@ -87,10 +94,7 @@ absl::StatusOr<ModelConfig> ProposedConfig(const QualityTrainOptions& options,
   if (IsSegmentation(options)) {
     // The defect map: every label's probability in each cell of the grid;
     // every block but the last halves it (max pooling rounds down).
-    int64_t grid = options.image_size;
-    for (size_t block = 1; block < options.block_channels.size(); ++block) {
-      grid /= 2;
-    }
+    const int64_t grid = options.image_size / CellStride(options);
     auto* cells = config.add_output();
     cells->set_name(kCellOutputName);
     cells->set_data_type(lineserve::v1::TYPE_FP32);
@@ -252,13 +256,91 @@ struct Dataset {
   float pad_value = 0.0f;
 };
 
+// The anomaly study's scores of one fold (see
+// QualityTrainOptions::anomaly_study).
+struct AnomalyScores {
+  std::vector<double> validation;  // per validation image
+  // The fold's good training images: the references a score's percentile
+  // is taken against, for the anomaly and the supervised score.
+  std::vector<double> good_anomaly;
+  std::vector<double> good_supervised;
+};
+
 struct FoldResult {
   torch::jit::Module module;
   std::vector<int> validation;
   std::vector<std::vector<float>> probabilities;  // per validation image
   double seconds = 0.0;
   std::vector<float> class_weights;
+  AnomalyScores anomaly;  // with --anomaly-study
 };
+
+// The network's last features of the listed images, in batches, to `use`.
+void ForFeatures(torch::jit::Module& module, const torch::Tensor& images,
+                 const std::vector<int>& indices,
+                 const std::function<void(const torch::Tensor&)>& use) {
+  constexpr size_t kBatch = 64;
+  torch::NoGradGuard no_grad;
+  module.eval();
+  for (size_t start = 0; start < indices.size(); start += kBatch) {
+    const size_t end = std::min(indices.size(), start + kBatch);
+    const std::vector<int64_t> idx(indices.begin() + start,
+                                   indices.begin() + end);
+    use(module
+            .run_method("features", images.index_select(0, torch::tensor(idx)))
+            .toTensor());
+  }
+}
+
+// The OK-only anomaly score: per feature channel, the mean and variance
+// over every cell of the good training images; a cell's anomaly is the
+// mean squared z-score of its features, an image's the mean of its top_k
+// cells'.
+AnomalyScores MeasureAnomaly(const QualityTrainOptions& options,
+                             const Dataset& data, const data::Split& split,
+                             torch::jit::Module& module) {
+  std::vector<int> good;
+  for (int i : split.train) {
+    if (data.folder.labels[i] == data.ok_index) good.push_back(i);
+  }
+  torch::Tensor sum, squares;
+  double cells = 0;
+  ForFeatures(module, data.images, good, [&](const torch::Tensor& f) {
+    const torch::Tensor f64 = f.to(torch::kDouble);
+    const torch::Tensor s = f64.sum({0, 2, 3});
+    const torch::Tensor q = (f64 * f64).sum({0, 2, 3});
+    sum = sum.defined() ? sum + s : s;
+    squares = squares.defined() ? squares + q : q;
+    cells += static_cast<double>(f.size(0) * f.size(2) * f.size(3));
+  });
+  const torch::Tensor mean = (sum / cells).to(torch::kFloat);
+  const torch::Tensor variance =
+      (squares / cells).to(torch::kFloat) - mean * mean;
+  const torch::Tensor inv_var =
+      (1.0 / variance.clamp_min(1e-4)).view({1, -1, 1, 1});
+  const torch::Tensor centre = mean.view({1, -1, 1, 1});
+  auto scores = [&](const std::vector<int>& indices) {
+    std::vector<double> out;
+    ForFeatures(module, data.images, indices, [&](const torch::Tensor& f) {
+      const torch::Tensor z = ((f - centre).pow(2) * inv_var).mean(1);
+      const torch::Tensor flat = z.flatten(1);
+      const int64_t k = std::min<int64_t>(options.top_k, flat.size(1));
+      const torch::Tensor top =
+          std::get<0>(torch::topk(flat, k, 1)).mean(1).contiguous();
+      for (int64_t i = 0; i < top.size(0); ++i) {
+        out.push_back(top[i].item<double>());
+      }
+    });
+    return out;
+  };
+  AnomalyScores result;
+  result.validation = scores(split.validation);
+  result.good_anomaly = scores(good);
+  for (const auto& p : Probabilities(module, data.images, good)) {
+    result.good_supervised.push_back(1.0 - p[data.ok_index]);
+  }
+  return result;
+}
 
 // Cell targets [B, h, w]: the image's class where a cell holds a pixel
 // that is mostly defect, ok elsewhere.
@@ -288,10 +370,6 @@ DefectScoreReport ScoreReport(
 
 // Cells of the segmentation network are stride x stride pixels: every
 // block after the first halves the resolution.
-int64_t CellStride(const QualityTrainOptions& options) {
-  return int64_t{1} << std::max<int64_t>(
-             0, static_cast<int64_t>(options.block_channels.size()) - 1);
-}
 
 // Loss weights against the class imbalance, from the training side only.
 struct ClassBalance {
@@ -347,6 +425,7 @@ torch::jit::Module BuildNetwork(const QualityTrainOptions& options,
     net.ok_index = data.ok_index;
     net.block_channels = options.block_channels;
     net.convs_per_block = options.convs_per_block;
+    net.decoder_levels = options.decoder_levels;
     net.top_k = options.top_k;
     net.flip_averaging = options.flip_averaging;
     net.labels = data.folder.classes;
@@ -551,6 +630,10 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
   result.validation = split.validation;
   result.probabilities =
       Probabilities(model.module, data.images, split.validation);
+  if (options.anomaly_study && IsSegmentation(options) &&
+      !split.validation.empty()) {
+    result.anomaly = MeasureAnomaly(options, data, split, model.module);
+  }
   result.seconds = progress.ElapsedSeconds();
   result.class_weights = balance.weights;
   result.module = std::move(model.module);
@@ -611,6 +694,14 @@ absl::Status CheckOptions(const QualityTrainOptions& options) {
   }
   if (options.folds < 1) {
     return absl::InvalidArgumentError("--folds must be >= 1");
+  }
+  if (options.decoder_levels < 0 ||
+      options.decoder_levels >=
+          std::max<int>(1, static_cast<int>(options.block_channels.size()))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--decoder-levels must be in [0, ",
+        std::max<int>(0, static_cast<int>(options.block_channels.size()) - 1),
+        "] (one fewer than the conv blocks)"));
   }
   RETURN_IF_ERROR(CheckPublishChoice(options.publish));
   return absl::OkStatus();
@@ -816,6 +907,81 @@ void AddHeldOutThresholdFigures(const QualityTrainOptions& options,
   }
 }
 
+// The share of `reference` strictly below `score`.
+double Percentile(const std::vector<double>& sorted_reference, double score) {
+  if (sorted_reference.empty()) return 0.0;
+  return static_cast<double>(std::lower_bound(sorted_reference.begin(),
+                                              sorted_reference.end(), score) -
+                             sorted_reference.begin()) /
+         sorted_reference.size();
+}
+
+// metrics.json "anomaly_study": the out-of-fold ROC AUC, average precision
+// and false-alarm rate at the target recall of the supervised score, the
+// anomaly score, and their combinations (the mean and the larger of the two
+// percentiles among the fold's good training images), pooled over folds
+// and per fold.
+nlohmann::json AnomalyStudy(const QualityTrainOptions& options,
+                            const Dataset& data, const CrossValidation& cv,
+                            std::ostream& log) {
+  const std::vector<std::string> names = {"supervised", "anomaly",
+                                          "mean_percentile", "max_percentile"};
+  std::vector<std::vector<double>> pooled(names.size());
+  std::vector<bool> pooled_truth;
+  nlohmann::json folds = nlohmann::json::array();
+  auto figures = [&](const std::vector<double>& scores,
+                     const std::vector<bool>& truth) {
+    const DefectScoreReport r =
+        EvaluateDefectScores(scores, truth, options.target_defect_recall);
+    return nlohmann::json{{"roc_auc", r.roc_auc},
+                          {"average_precision", r.average_precision},
+                          {"false_alarm_rate", r.at_target.false_alarm_rate}};
+  };
+  for (const FoldResult& fold : cv.results) {
+    const AnomalyScores& a = fold.anomaly;
+    if (a.validation.size() != fold.validation.size()) return nullptr;
+    std::vector<double> good_anomaly = a.good_anomaly;
+    std::vector<double> good_supervised = a.good_supervised;
+    std::sort(good_anomaly.begin(), good_anomaly.end());
+    std::sort(good_supervised.begin(), good_supervised.end());
+    std::vector<std::vector<double>> scores(names.size());
+    std::vector<bool> truth;
+    for (size_t i = 0; i < fold.validation.size(); ++i) {
+      const double supervised = 1.0 - fold.probabilities[i][data.ok_index];
+      const double anomaly = a.validation[i];
+      const double ps = Percentile(good_supervised, supervised);
+      const double pa = Percentile(good_anomaly, anomaly);
+      const double values[] = {supervised, anomaly, 0.5 * (ps + pa),
+                               std::max(ps, pa)};
+      for (size_t n = 0; n < names.size(); ++n) {
+        scores[n].push_back(values[n]);
+        pooled[n].push_back(values[n]);
+      }
+      truth.push_back(data.folder.labels[fold.validation[i]] != data.ok_index);
+      pooled_truth.push_back(truth.back());
+    }
+    nlohmann::json per_fold;
+    for (size_t n = 0; n < names.size(); ++n) {
+      per_fold[names[n]] = figures(scores[n], truth);
+    }
+    folds.push_back(per_fold);
+  }
+  nlohmann::json study;
+  study["reference"] = "the fold's good training images";
+  for (size_t n = 0; n < names.size(); ++n) {
+    study[names[n]] = figures(pooled[n], pooled_truth);
+    log << absl::StrFormat(
+               "anomaly study, %-16s out-of-fold auc %.3f  ap %.3f  false "
+               "alarms %.3f",
+               names[n], study[names[n]]["roc_auc"].get<double>(),
+               study[names[n]]["average_precision"].get<double>(),
+               study[names[n]]["false_alarm_rate"].get<double>())
+        << std::endl;
+  }
+  study["folds"] = folds;
+  return study;
+}
+
 // metrics.json "training": how the published model was made.
 nlohmann::json TrainingSummary(const QualityTrainOptions& options,
                                const Dataset& data, const FoldResult& published,
@@ -831,6 +997,7 @@ nlohmann::json TrainingSummary(const QualityTrainOptions& options,
       {"image_size", options.image_size},
       {"block_channels", options.block_channels},
       {"convs_per_block", options.convs_per_block},
+      {"decoder_levels", options.decoder_levels},
       {"top_k", options.top_k},
       {"crop_size", options.crop_size},
       {"flip_averaging", options.flip_averaging},
@@ -954,6 +1121,10 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   CrossValidation cv = TrainFolds(options, data, tiles.splits, log);
   AddHeldOutThresholdFigures(options, data, cv);
   const std::vector<int> first_validation = cv.results.front().validation;
+  nlohmann::json anomaly_study;
+  if (options.anomaly_study && IsSegmentation(options)) {
+    anomaly_study = AnomalyStudy(options, data, cv, log);
+  }
 
   FoldResult published;
   FoldFigures reported;
@@ -983,6 +1154,7 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   config.mutable_classification()->set_defect_threshold(reported.threshold);
   nlohmann::json metrics = Metrics(options, data, tiles, cv, reported,
                                    published, total_clock.ElapsedSeconds());
+  if (!anomaly_study.is_null()) metrics["anomaly_study"] = anomaly_study;
   RETURN_IF_ERROR(ApplyQualityGate(
       {"roc_auc", /*higher_is_better=*/true, options.force},
       reported.scores.roc_auc,

@@ -57,6 +57,9 @@ struct QualityTrainOptions {
   double class_weight_power = 0.5;
   std::vector<int> block_channels = {16, 32, 64, 128};
   int convs_per_block = 2;
+  // Segmentation: U-Net style decoder levels, each halving the cell side
+  // (0: cells of 2^(blocks - 1) pixels).
+  int decoder_levels = 0;
   // Segmentation: cells averaged into the image's defect score.
   int top_k = 2;
   // Segmentation: train on random crops of this side (0 = whole images),
@@ -65,6 +68,11 @@ struct QualityTrainOptions {
   int crop_size = 0;
   // Serve the average over the image's flips.
   bool flip_averaging = true;
+  // Segmentation: also measure an OK-only anomaly score on every fold (the
+  // network's features against their statistics on the fold's good training
+  // images), alone and combined with the supervised score; reported in
+  // metrics.json "anomaly_study", the published model unchanged.
+  bool anomaly_study = false;
   uint64_t seed = 1;
   int threads = 1;  // decoding threads; LibTorch's are set by the caller
   // Serving defaults written into a new config.pbtxt.

@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cstring>
@@ -490,6 +491,18 @@ int Cores() {
 }
 
 }  // namespace
+
+std::string LibTorchBuildText() {
+  std::string devices = "CPU (no CUDA device)";
+  try {
+    if (torch::cuda::is_available()) {
+      devices = absl::StrCat(torch::cuda::device_count(), " CUDA device(s)");
+    }
+  } catch (const std::exception&) {
+    // A broken driver installation: the CPU is what serving will use.
+  }
+  return absl::StrCat("LibTorch ", TORCH_VERSION, ", ", devices);
+}
 
 int IntraOpThreads(int requested) {
   return requested > 0 ? requested : Cores();

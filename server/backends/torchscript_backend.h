@@ -110,6 +110,10 @@ absl::Status ConfigureLibTorchThreads(int intra_op_threads,
 // > 0, else one per core.
 int IntraOpThreads(int requested);
 
+// What the server computes with, for --version: "LibTorch 1.13.0, CPU (no
+// CUDA device)" or "LibTorch 1.13.0, 2 CUDA device(s)".
+std::string LibTorchBuildText();
+
 // Executions of a model that leaves instance_count at 0: the cores
 // `intra_op_threads` leave, at least 1. On small CPUs several one-thread
 // executions beat one execution spread over every core (BENCHMARKS.md).

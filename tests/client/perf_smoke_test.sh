@@ -21,14 +21,10 @@ fail() {
 }
 
 cp -r "$golden/repo" "$work/repo"
-"$server" --model-repository "$work/repo" --grpc-address 127.0.0.1:0 \
-  --port-file "$work/port" --metrics-address "" --log-level warning \
-  > "$work/server.log" 2>&1 &
-pid=$!
-wait_for_ports "$work/port"
+serve "$server" "$work/repo"
 # Few calls per window and at most 3 windows: every step measures exactly
 # 3 windows (stability needs 3), so it reports 3 * --requests calls.
-common=(--server "127.0.0.1:$(cat "$work/port")" --warmup 2 --max-windows 3)
+common=(--server "$address" --warmup 2 --max-windows 3)
 
 # check.py FILE KIND EXPECTATIONS...: each step line (JSON) or row (CSV)
 # must hold the expected values; answered + failed = 3 * per-window calls.

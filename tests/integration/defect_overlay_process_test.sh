@@ -18,12 +18,7 @@ cp -r "$trained/repo" "$work/repo"
 cp -r "$golden/repo/quality_inspection" "$work/repo/golden_quality"
 sed -i 's/^name: "quality_inspection"/name: "golden_quality"/' \
   "$work/repo/golden_quality/config.pbtxt"
-"$server" --model-repository "$work/repo" --grpc-address 127.0.0.1:0 \
-  --port-file "$work/port" --metrics-address "" --log-level warning \
-  > "$work/server.log" 2>&1 &
-pid=$!
-wait_for_ports "$work/port"
-address=127.0.0.1:$(cat "$work/port")
+serve "$server" "$work/repo"
 
 # One image of each class, two of them with the same name in different
 # folders (the second overlay gets a number).

@@ -74,4 +74,20 @@ timeout 60 "$server" --model-repository "$work/broken" --grpc-address 127.0.0.1:
 grep -q "efficiency_prediction has no ready version" "$work/strict.log" ||
   fail "--exit-on-load-failure: $(tail -n 2 "$work/strict.log")"
 
-echo "SIGHUP rescanned (version 2 served), control needed the token, health followed the model, SIGTERM exit 0, --exit-on-load-failure exit 1"
+# Without it the server serves what loaded; `models` says the broken model
+# has no ready version (never "version 0").
+"$server" --model-repository "$work/broken" --grpc-address 127.0.0.1:0 \
+  --port-file "$work/broken.port" --metrics-address "" > "$work/broken.log" 2>&1 &
+pid=$!
+wait_for_ports "$work/broken.port"
+"$cli" models --server "127.0.0.1:$(cat "$work/broken.port")" > "$work/models.txt" ||
+  fail "models"
+grep -q "^efficiency_prediction (no ready version, max batch " "$work/models.txt" ||
+  fail "models: $(cat "$work/models.txt")"
+if grep -q "version 0" "$work/models.txt"; then fail "models shows version 0"; fi
+"$cli" models --json --server "127.0.0.1:$(cat "$work/broken.port")" |
+  /usr/bin/python3 -c "import json,sys; m={j['model']: j for j in map(json.loads, sys.stdin)}; assert m['efficiency_prediction']['default_version'] is None, m" ||
+  fail "models --json default_version of a model with no ready version"
+kill "$pid"; wait "$pid" || true; pid=
+
+echo "SIGHUP rescanned (version 2 served), control needed the token, health followed the model, SIGTERM exit 0, --exit-on-load-failure exit 1, no ready version shown as such"

@@ -31,3 +31,14 @@ wait_for_ports() {
   done
   fail "server did not start"
 }
+# serve SERVER REPO: starts SERVER on 127.0.0.1:0 with REPO (no metrics
+# port, warnings only, log in $work/server.log), waits for its port and sets
+# $pid and $address.
+serve() {
+  "$1" --model-repository "$2" --grpc-address 127.0.0.1:0 \
+    --port-file "$work/port" --metrics-address "" --log-level warning \
+    > "$work/server.log" 2>&1 &
+  pid=$!
+  wait_for_ports "$work/port"
+  address=127.0.0.1:$(cat "$work/port")
+}

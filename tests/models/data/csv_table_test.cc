@@ -54,6 +54,52 @@ TEST(CsvTableTest, UnterminatedQuoteIsAnError) {
 
 TEST(CsvTableTest, EmptyInputHasNoHeader) { EXPECT_FALSE(ParseCsv("").ok()); }
 
+TEST(CsvTableTest, ExcelByteOrderMarkIsDropped) {
+  auto table = ParseCsv("\xEF\xBB\xBFquarter,team\nQuarter1,3\n");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_THAT(table->columns, ElementsAre("quarter", "team"));
+  EXPECT_EQ(table->ColumnIndex("quarter"), 0u);
+}
+
+TEST(CsvTableTest, DelimiterIsFoundFromTheHeader) {
+  // A semicolon export with decimal commas: the commas stay in the cells.
+  auto semicolons = ParseCsv("a;b;\"c;d\"\n0,5;x;\"1;2\"\n");
+  ASSERT_TRUE(semicolons.ok()) << semicolons.status();
+  EXPECT_EQ(semicolons->delimiter, ';');
+  EXPECT_THAT(semicolons->columns, ElementsAre("a", "b", "c;d"));
+  EXPECT_THAT(semicolons->rows[0], ElementsAre("0,5", "x", "1;2"));
+
+  auto tabs = ParseCsv("a\tb\n1\t2\n");
+  ASSERT_TRUE(tabs.ok());
+  EXPECT_EQ(tabs->delimiter, '\t');
+  EXPECT_THAT(tabs->rows[0], ElementsAre("1", "2"));
+
+  // Quoted delimiters in the header do not count; one column is a comma.
+  auto quoted = ParseCsv("\"a;b;c\",d\n1,2\n");
+  ASSERT_TRUE(quoted.ok());
+  EXPECT_EQ(quoted->delimiter, ',');
+  auto single = ParseCsv("only\n1\n");
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(single->delimiter, ',');
+}
+
+TEST(CsvTableTest, GivenDelimiterWins) {
+  auto table = ParseCsv("a,b;c\n1,2;3\n", {';'});
+  ASSERT_TRUE(table.ok());
+  EXPECT_THAT(table->columns, ElementsAre("a,b", "c"));
+  EXPECT_EQ(ParseDelimiter(";").value(), ';');
+  EXPECT_EQ(ParseDelimiter("tab").value(), '\t');
+  EXPECT_EQ(ParseDelimiter("\t").value(), '\t');
+  EXPECT_EQ(ParseDelimiter("|").status().message(),
+            "delimiter \"|\" is not one of \",\", \";\", \"tab\"");
+}
+
+TEST(CsvTableTest, RowsRememberTheirFileLines) {
+  auto table = ParseCsv("a,b\n1,\"two\nlines\"\n\n3,4\n");
+  ASSERT_TRUE(table.ok());
+  EXPECT_THAT(table->lines, ElementsAre(2, 5));
+}
+
 TEST(CsvTableTest, FeatureRowTakesTheDeclaredFeaturesByColumnName) {
   auto table = ParseCsv("team,extra,smv,shift\n3, ignored ,,Night\n");
   ASSERT_TRUE(table.ok()) << table.status();

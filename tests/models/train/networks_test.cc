@@ -156,5 +156,37 @@ TEST(NetworksTest, SegmentationServesFlipAveragedImageAndCellProbabilities) {
                               1e-6));
 }
 
+// Each decoder level doubles the cell grid; the cells still feed the same
+// image probabilities and defect map.
+TEST(NetworksTest, DecoderLevelsRefineTheCellGrid) {
+  SegmentationInspectorOptions options;
+  options.num_classes = 2;
+  options.block_channels = {4, 8, 16};
+  options.convs_per_block = 1;
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::randn({3, 1, 16, 24});
+  for (int levels : {0, 1, 2}) {
+    options.decoder_levels = levels;
+    torch::manual_seed(4);
+    torch::jit::Module module = BuildSegmentationInspector(options);
+    module.eval();
+    const int64_t stride = int64_t{4} >> levels;
+    EXPECT_EQ(module.run_method("cells", x).toTensor().sizes(),
+              (std::vector<int64_t>{3, 2, 16 / stride, 24 / stride}))
+        << levels;
+    const auto outputs = module.forward({x}).toTupleRef().elements();
+    EXPECT_EQ(outputs[1].toTensor().sizes(),
+              (std::vector<int64_t>{3, 2, 16 / stride, 24 / stride}));
+    EXPECT_EQ(outputs[0].toTensor().sizes(), (std::vector<int64_t>{3, 2}));
+    // Training mode trains the decoder too: every parameter gets a gradient.
+    module.train();
+    torch::AutoGradMode grad(true);
+    module.run_method("cells", x).toTensor().sum().backward();
+    for (const torch::Tensor& p : TrainableParameters(module)) {
+      ASSERT_TRUE(p.grad().defined()) << levels;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lineserve::train

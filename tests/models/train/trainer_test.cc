@@ -247,6 +247,35 @@ TEST(TrainerTest, KFoldTrainsAndReportsEveryFold) {
   EXPECT_THAT(log.str(), ::testing::HasSubstr("fold 2/2"));
 }
 
+TEST(TrainerTest, AnomalyStudyReportsEveryScoreOnEveryFold) {
+  const fs::path data = MakeImageFolder("anomaly");
+  QualityTrainOptions o = TinyQualityOptions(data, data.parent_path() / "r");
+  o.folds = 2;
+  o.epochs = 1;
+  o.anomaly_study = true;
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  const auto& study = result->metrics["anomaly_study"];
+  ASSERT_EQ(study["folds"].size(), 2u);
+  for (const char* score :
+       {"supervised", "anomaly", "mean_percentile", "max_percentile"}) {
+    for (const auto& figures : {study[score], study["folds"][0][score]}) {
+      const double auc = figures["roc_auc"].get<double>();
+      EXPECT_GE(auc, 0.0) << score;
+      EXPECT_LE(auc, 1.0) << score;
+      EXPECT_TRUE(figures.contains("false_alarm_rate")) << score;
+    }
+  }
+  // The supervised score is the one each fold is reported with.
+  for (size_t f = 0; f < 2; ++f) {
+    EXPECT_DOUBLE_EQ(study["folds"][f]["supervised"]["roc_auc"].get<double>(),
+                     result->metrics["cross_validation"]["folds"][f]["roc_auc"]
+                         .get<double>());
+  }
+  EXPECT_THAT(log.str(), ::testing::HasSubstr("anomaly study, anomaly"));
+}
+
 TEST(TrainerTest, PublishingAllTilesUsesTheOutOfFoldThreshold) {
   const fs::path data = MakeImageFolder("alltiles");
   const fs::path repo = data.parent_path() / "r";
@@ -439,6 +468,60 @@ TEST(TrainerTest, QualityGateRefusesAWorseModelUnlessForced) {
   EXPECT_EQ(forced->metrics["quality_gate"]["references"].count(
                 "version 1 (out-of-fold)"),
             1u);
+}
+
+// A table as a spreadsheet in a decimal-comma locale exports it: byte order
+// mark, semicolons, quoted text. One cell of a number column is not a
+// number: the run names it instead of turning the column into categories.
+TEST(TrainerTest, EfficiencyReadsSpreadsheetExportsAndNamesABadCell) {
+  const fs::path dir = FreshDir("efficiency_csv");
+  auto write = [&](const std::string& bad_cell) {
+    std::ofstream csv(dir / "table.csv", std::ios::binary);
+    csv << "\xEF\xBB\xBFquarter;\"team; name\";incentive;target\n";
+    for (int i = 0; i < 40; ++i) {
+      const std::string incentive =
+          i == 17 ? bad_cell : std::to_string((i * 37) % 100);
+      csv << "Quarter" << 1 + i % 4 << ";\"t" << i % 3 << "\";" << incentive
+          << ";" << 0.5 + 0.004 * ((i * 37) % 100) << "\n";
+    }
+  };
+  EfficiencyTrainOptions o;
+  o.csv_path = (dir / "table.csv").string();
+  o.target_column = "target";
+  o.repository = (dir / "repo").string();
+  o.folds = 2;
+  o.publish = "fold";
+  o.bagging = 1;
+  o.boosting.max_trees = 20;
+  o.force = true;
+  write("45");
+  std::ostringstream log;
+  auto result = TrainEfficiencyModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  auto config = PublishedConfig(dir / "repo" / "efficiency_prediction", 1);
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::vector<std::string> features;
+  for (const auto& f : config->tabular().features()) {
+    features.push_back(f.name());
+    if (f.name() == "incentive") {
+      EXPECT_EQ(f.kind(), lineserve::v1::Feature::KIND_NUMERIC);
+    }
+  }
+  EXPECT_THAT(features, ::testing::UnorderedElementsAre("quarter", "team; name",
+                                                        "incentive"));
+
+  // Line 19 of the file (header, then rows from line 2) holds row 17.
+  write("4,5");
+  auto refused = TrainEfficiencyModel(o, log);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            o.csv_path +
+                ": line 19, column \"incentive\": \"4,5\" is not a number, "
+                "while 39 of the column's 40 filled cells are (fix the cell, "
+                "or name the column in --categorical or --exclude)");
+  // Named as categories, the column is read as the user asks.
+  o.categorical = {"incentive"};
+  EXPECT_TRUE(TrainEfficiencyModel(o, log).ok());
 }
 
 TEST(TrainerTest, EfficiencyCrossValidatesAndPublishesAModelOfEveryRow) {
