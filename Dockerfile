@@ -20,7 +20,7 @@
 # which the runtime stage copies along. LibTorch's CMake package needs the
 # CUDA toolkit at configure time (Debian's nvidia-cuda-toolkit, non-free).
 # The NVIDIA driver comes from the host: run with `--gpus all` (NVIDIA
-# Container Toolkit) and `--device cuda:0`. BASE may name any Debian
+# Container Toolkit) and `-e LINESERVE_DEVICE=cuda:0`. BASE may name any Debian
 # bookworm-derived image (the Debian package names below must resolve).
 
 ARG BASE=debian:bookworm-slim
