@@ -61,6 +61,7 @@ ASAN_TESTS=(
   tensor_test rate_limiter_test backend_registry_test batching_test
   servable_model_test model_repository_test inference_pipeline_test
   request_log_test metrics_test tls_credentials_test perf_test
+  flag_sources_test defect_overlay_test
   # in-process integration on fake backends
   oip_test model_control_test metrics_integration_test fault_test tls_test
 )
