@@ -29,6 +29,15 @@ Extent ToImage(double begin, double end, int offset, int span, int image_size) {
   return {first, last - first};
 }
 
+// The smallest region holding both.
+ImageRegion Union(const ImageRegion& a, const ImageRegion& b) {
+  const int left = std::min(a.x, b.x);
+  const int top = std::min(a.y, b.y);
+  const int right = std::max(a.x + a.width, b.x + b.width);
+  const int bottom = std::max(a.y + a.height, b.y + b.height);
+  return {left, top, right - left, bottom - top};
+}
+
 }  // namespace
 
 DefectMap BuildDefectMap(const float* probabilities, int labels, int rows,
@@ -46,7 +55,6 @@ DefectMap BuildDefectMap(const float* probabilities, int labels, int rows,
       static_cast<double>(placement.input_width) / columns;
   const double cell_height = static_cast<double>(placement.input_height) / rows;
   const size_t plane = static_cast<size_t>(rows) * columns;
-  int left = 0, top = 0, right = 0, bottom = 0;
   for (int r = 0; r < rows; ++r) {
     const Extent y =
         ToImage(r * cell_height, (r + 1) * cell_height, placement.y,
@@ -73,21 +81,16 @@ DefectMap BuildDefectMap(const float* probabilities, int labels, int rows,
         }
       }
       cell.defect_probability = std::clamp(cell.defect_probability, 0.0f, 1.0f);
-      if (cell.defect_probability >= threshold) {
-        if (!map.defect_region.has_value()) {
-          left = x.first;
-          top = y.first;
-          right = x.first + x.count;
-          bottom = y.first + y.count;
-        }
-        left = std::min(left, x.first);
-        top = std::min(top, y.first);
-        right = std::max(right, x.first + x.count);
-        bottom = std::max(bottom, y.first + y.count);
-        map.defect_region = ImageRegion{left, top, right - left, bottom - top};
-      }
       map.cells.push_back(cell);
     }
+  }
+  // The region: every cell at the threshold; for a defect verdict without
+  // one, the likeliest cell.
+  for (const DefectCell& cell : map.cells) {
+    if (cell.defect_probability < threshold) continue;
+    map.defect_region = map.defect_region.has_value()
+                            ? Union(*map.defect_region, cell.region)
+                            : cell.region;
   }
   if (defect_verdict && !map.defect_region.has_value() && !map.cells.empty()) {
     const DefectCell& likeliest =

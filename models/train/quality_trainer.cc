@@ -206,27 +206,37 @@ torch::Tensor RandomCrops(const torch::Tensor& batch,
   return torch::stack(out);
 }
 
+// Puts `module` in eval mode and hands `use` the listed images in batches
+// of 64, in order, without gradients.
+void ForEachBatch(torch::jit::Module& module, const torch::Tensor& images,
+                  const std::vector<int>& indices,
+                  const std::function<void(const torch::Tensor&)>& use) {
+  constexpr size_t kBatch = 64;
+  torch::NoGradGuard no_grad;
+  module.eval();
+  for (size_t start = 0; start < indices.size(); start += kBatch) {
+    const size_t end = std::min(indices.size(), start + kBatch);
+    const std::vector<int64_t> idx(indices.begin() + start,
+                                   indices.begin() + end);
+    use(images.index_select(0, torch::tensor(idx)));
+  }
+}
+
 // The served answer for every listed image: class probabilities as the
 // server computes them (softmax of forward()).
 std::vector<std::vector<float>> Probabilities(torch::jit::Module& module,
                                               const torch::Tensor& images,
                                               const std::vector<int>& indices) {
-  constexpr size_t kBatch = 64;
-  torch::NoGradGuard no_grad;
-  module.eval();
   std::vector<std::vector<float>> probabilities;
   probabilities.reserve(indices.size());
-  for (size_t start = 0; start < indices.size(); start += kBatch) {
-    const size_t end = std::min(indices.size(), start + kBatch);
-    std::vector<int64_t> idx(indices.begin() + start, indices.begin() + end);
-    torch::Tensor x = images.index_select(0, torch::tensor(idx));
-    torch::Tensor logits = ImageScores(module.forward({x})).contiguous();
+  ForEachBatch(module, images, indices, [&](const torch::Tensor& x) {
+    const torch::Tensor logits = ImageScores(module.forward({x})).contiguous();
     const int k = static_cast<int>(logits.size(1));
     for (int64_t i = 0; i < logits.size(0); ++i) {
       probabilities.push_back(
           postprocess::Softmax(logits.data_ptr<float>() + i * k, k));
     }
-  }
+  });
   return probabilities;
 }
 
@@ -279,17 +289,9 @@ struct FoldResult {
 void ForFeatures(torch::jit::Module& module, const torch::Tensor& images,
                  const std::vector<int>& indices,
                  const std::function<void(const torch::Tensor&)>& use) {
-  constexpr size_t kBatch = 64;
-  torch::NoGradGuard no_grad;
-  module.eval();
-  for (size_t start = 0; start < indices.size(); start += kBatch) {
-    const size_t end = std::min(indices.size(), start + kBatch);
-    const std::vector<int64_t> idx(indices.begin() + start,
-                                   indices.begin() + end);
-    use(module
-            .run_method("features", images.index_select(0, torch::tensor(idx)))
-            .toTensor());
-  }
+  ForEachBatch(module, images, indices, [&](const torch::Tensor& x) {
+    use(module.run_method("features", x).toTensor());
+  });
 }
 
 // The OK-only anomaly score: per feature channel, the mean and variance
