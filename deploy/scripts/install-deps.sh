@@ -36,6 +36,8 @@ if [[ $PROFILE == all ]]; then
     # and curl to scrape /metrics; openssl makes the TLS tests' certificates;
     # PyYAML renders the PrometheusRule from the alert rules
     prometheus docker-compose nodejs curl openssl python3 python3-yaml
+    # headless Chromium renders the trainer's HTML report in a test
+    chromium
     # the Python client package (client/python) and its tests: Debian's grpcio,
     # grpc-tools (protoc for Python) and pip to install the package
     python3-grpcio python3-grpc-tools python3-protobuf python3-pip python3-venv

@@ -651,6 +651,7 @@ struct CrossValidation {
   // Every test row once, predicted by its fold's model and the baselines
   // fitted on that fold's training rows.
   TestFigures pooled;
+  Predictions predictions;  // what `pooled` was computed from
 };
 
 absl::StatusOr<CrossValidation> CrossValidate(
@@ -710,6 +711,7 @@ absl::StatusOr<CrossValidation> CrossValidate(
     cv.models.push_back(std::move(model));
   }
   cv.pooled = out_of_fold.Evaluate();
+  cv.predictions = std::move(out_of_fold);
   return cv;
 }
 
@@ -756,6 +758,17 @@ nlohmann::json Metrics(const EfficiencyTrainOptions& options,
     }
   }
   metrics["split"]["fold_of_row"] = fold_of_row;
+  // The evaluated rows' truths and predictions (6 significant digits), in
+  // the same order: the HTML report draws the residuals from them.
+  const auto rounded = [](const std::vector<double>& values) {
+    std::vector<double> out;
+    out.reserve(values.size());
+    for (double v : values)
+      out.push_back(std::stod(absl::StrFormat("%.6g", v)));
+    return out;
+  };
+  metrics["predictions"] = {{"truth", rounded(cv.predictions.truth)},
+                            {"predicted", rounded(cv.predictions.model)}};
   if (several) {
     std::vector<nlohmann::json> folds = cv.summaries;
     metrics["cross_validation"] = MeanAndSpread(folds);

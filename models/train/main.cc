@@ -4,9 +4,13 @@
 //   lineserve-train efficiency --csv FILE --target COL --repo REPO
 //   lineserve-train datagen    --out DIR                   synthetic data
 #include <ATen/Parallel.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <torch/version.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -24,6 +28,7 @@
 #include "models/data/csv_table.h"
 #include "models/train/datagen_command.h"
 #include "models/train/efficiency_trainer.h"
+#include "models/train/html_report.h"
 #include "models/train/model_artifacts.h"
 #include "models/train/quality_trainer.h"
 
@@ -41,6 +46,7 @@ constexpr char kUsage[] =
     "  efficiency   train the production-efficiency regressor\n"
     "  datagen      write the bundled synthetic data sets\n"
     "  report       show the newest version's evaluation of every model\n"
+    "               (--html: its HTML report)\n"
     "\n"
     "`lineserve-train COMMAND --help` lists a command's options; `--version`\n"
     "prints the version.\n";
@@ -117,7 +123,8 @@ int Report(const absl::StatusOr<TrainResult>& result) {
   std::cout << "\npublished version " << result->version << " at "
             << result->version_dir << "\n";
   PrintFigures(result->metrics);
-  std::cout << "  report: " << result->version_dir << "/metrics.json\n";
+  std::cout << "  figures: " << result->version_dir << "/metrics.json\n"
+            << "  report:  " << result->report_path << "\n";
   return 0;
 }
 
@@ -259,12 +266,41 @@ int RunEfficiency(const std::vector<std::string>& args) {
   return Report(TrainEfficiencyModel(o, std::cout));
 }
 
+// Opens `path` with the desktop's browser when there is a desktop (a
+// display and xdg-open); false otherwise, or when xdg-open fails.
+bool OpenInBrowser(const std::string& path) {
+  const char* x11 = std::getenv("DISPLAY");
+  const char* wayland = std::getenv("WAYLAND_DISPLAY");
+  if ((x11 == nullptr || *x11 == '\0') &&
+      (wayland == nullptr || *wayland == '\0')) {
+    return false;
+  }
+  std::string program = "xdg-open";
+  std::vector<char*> argv = {program.data(), const_cast<char*>(path.c_str()),
+                             nullptr};
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, program.c_str(), nullptr, nullptr, argv.data(),
+                   environ) != 0) {
+    return false;
+  }
+  int status = 0;
+  return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
 int RunReport(const std::vector<std::string>& args) {
   std::string repository;
-  CommandLine cli("lineserve-train report --repo REPO",
+  bool html = false;
+  CommandLine cli("lineserve-train report --repo REPO [--html]",
                   "Prints the evaluation (metrics.json) of the newest version "
-                  "of every\nmodel in a model repository.");
+                  "of every\nmodel in a model repository. With --html, "
+                  "writes each one's report.html\n(confusion matrix, ROC and "
+                  "precision-recall curves, residuals, the\nprevious version "
+                  "beside it), prints where it is and opens it when a\n"
+                  "desktop is present.");
   cli.AddString("repo", &repository, "model repository", true);
+  cli.AddBool("html", &html,
+              "write and open the newest versions' HTML reports");
   if (auto code = cli.ParseForMain(args, "lineserve-train")) return *code;
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -278,7 +314,7 @@ int RunReport(const std::vector<std::string>& args) {
     return 1;
   }
   std::sort(models.begin(), models.end());
-  int shown = 0;
+  int shown = 0, failed = 0;
   for (const fs::path& model : models) {
     const int64_t version = NextModelVersion(model.string()) - 1;
     if (version < 1) continue;
@@ -294,17 +330,30 @@ int RunReport(const std::vector<std::string>& args) {
       std::cout << report.string() << ": not valid JSON\n";
       continue;
     }
-    std::cout << model.filename().string() << " v" << version << "  ("
-              << report.string() << ")\n";
-    PrintFigures(metrics);
     ++shown;
+    if (!html) {
+      std::cout << model.filename().string() << " v" << version << "  ("
+                << report.string() << ")\n";
+      PrintFigures(metrics);
+      continue;
+    }
+    absl::StatusOr<std::string> page = WriteHtmlReport(model.string(), version);
+    if (!page.ok()) {
+      std::cerr << "lineserve-train: " << page.status().message() << "\n";
+      ++failed;
+      continue;
+    }
+    const std::string url =
+        absl::StrCat("file://", fs::absolute(*page, ec).string());
+    std::cout << model.filename().string() << " v" << version << ": " << url
+              << (OpenInBrowser(*page) ? "  (opened)" : "") << "\n";
   }
   if (shown == 0) {
     std::cerr << "lineserve-train: no trained model under " << repository
               << "\n";
     return 1;
   }
-  return 0;
+  return failed == 0 ? 0 : 1;
 }
 
 int Main(int argc, char** argv) {

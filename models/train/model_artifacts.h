@@ -23,7 +23,8 @@ namespace lineserve::train {
 struct TrainResult {
   int64_t version = 0;
   std::string version_dir;
-  nlohmann::json metrics;  // as written to metrics.json
+  nlohmann::json metrics;   // as written to metrics.json
+  std::string report_path;  // its HTML report (html_report.h)
 };
 
 // 1 + the largest numeric folder name under model_dir (1 when none).

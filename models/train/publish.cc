@@ -3,6 +3,7 @@
 #include "models/base/file_util.h"
 #include "models/base/status_macros.h"
 #include "models/config/model_config.h"
+#include "models/train/html_report.h"
 
 namespace lineserve::train {
 
@@ -51,6 +52,19 @@ absl::StatusOr<TrainResult> PublishModel(
   TrainResult result;
   result.version = version;
   result.version_dir = absl::StrCat(writer.model_dir(), "/", version);
+  // The report names its version and compares it with the one before, so
+  // it is written once the version has its number. The server never reads
+  // it; a version without one is still whole.
+  absl::StatusOr<std::string> report =
+      WriteHtmlReport(writer.model_dir(), version);
+  if (!report.ok()) {
+    return absl::Status(
+        report.status().code(),
+        absl::StrCat("published version ", version,
+                     ", but its HTML report could not be written: ",
+                     report.status().message()));
+  }
+  result.report_path = *report;
   result.metrics = std::move(metrics);
   return result;
 }

@@ -21,7 +21,8 @@ namespace lineserve::train {
 // module in eval mode, reloaded and checked to answer `sample` as the
 // trained module does), metrics.json, model.json (the version's contract:
 // tensors, preprocessing, labels, threshold), and makes sure the model has a
-// config.pbtxt to be served with (ReconcileModelConfig).
+// config.pbtxt to be served with (ReconcileModelConfig). Once published, the
+// version's report.html (html_report.h).
 absl::StatusOr<TrainResult> PublishModel(
     torch::jit::Module& module, const torch::Tensor& sample,
     nlohmann::json metrics, const lineserve::v1::ModelConfig& config,

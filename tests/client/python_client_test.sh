@@ -13,6 +13,8 @@ server=${1:?usage: python_client_test.sh SERVER SOURCE_DIR}
 source_dir=$(cd "${2:?usage: python_client_test.sh SERVER SOURCE_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 golden=$source_dir/tests/integration/testdata/golden
+# shellcheck source=../support/golden_kernels.sh
+source "$(dirname "$0")/../support/golden_kernels.sh"
 python=/usr/bin/python3  # Debian's: python3-grpcio is installed for it
 work=$(mktemp -d)
 pid=

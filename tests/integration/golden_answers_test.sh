@@ -9,6 +9,8 @@ set -euo pipefail
 server=${1:?usage: golden_answers_test.sh SERVER CLI}
 cli=${2:?usage: golden_answers_test.sh SERVER CLI}
 golden=$(cd "$(dirname "$0")/testdata/golden" && pwd)
+# shellcheck source=../support/golden_kernels.sh
+source "$(dirname "$0")/../support/golden_kernels.sh"
 work=$(mktemp -d)
 pid=
 cleanup() {
