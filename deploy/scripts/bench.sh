@@ -38,12 +38,12 @@ mkdir -p "$WORK"
 # The demo's data and models (the same commands and seeds as demo.sh).
 train_demo_quality() {  # repo
   "$TRAIN" quality --data "$VAR/data/tiles/images" --repo "$1" \
-    --image-size 64 --channels 16,32,64 --epochs 25 --folds 1 --publish fold \
-    --seed 7
+    --image-size 128 --channels 16,32,64,128 --epochs 40 --folds 1 \
+    --publish fold --seed 7
 }
 if [[ -z ${BENCH_REPO:-} ]]; then
   if [[ ! -f "$VAR/data/production.csv" ]]; then
-    "$TRAIN" datagen --out "$VAR/data" --seed 7
+    "$TRAIN" datagen --out "$VAR/data" --seed 7 --min-side 128 --max-side 192 --defect-count 80
   fi
   if [[ ! -d "$REPO/quality_inspection/1" ]]; then
     train_demo_quality "$REPO"

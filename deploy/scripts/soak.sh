@@ -88,12 +88,12 @@ fi
 # The demo's data and models (the same commands and seeds as demo.sh).
 if [[ -z ${SOAK_REPO:-} ]]; then
   if [[ ! -f "$VAR/data/production.csv" ]]; then
-    "$TRAIN" datagen --out "$VAR/data" --seed 7
+    "$TRAIN" datagen --out "$VAR/data" --seed 7 --min-side 128 --max-side 192 --defect-count 80
   fi
   if [[ ! -d "$REPO/$INSPECT_MODEL/1" ]]; then
     "$TRAIN" quality --data "$VAR/data/tiles/images" --repo "$REPO" \
-      --image-size 64 --channels 16,32,64 --epochs 25 --folds 1 --publish fold \
-      --seed 7
+      --image-size 128 --channels 16,32,64,128 --epochs 40 --folds 1 \
+      --publish fold --seed 7
   fi
   if [[ ! -d "$REPO/$PREDICT_MODEL/1" ]]; then
     "$TRAIN" efficiency --csv "$VAR/data/production.csv" \

@@ -846,6 +846,77 @@ std::string RenderHtmlReport(const ReportedVersion& current,
   return html;
 }
 
+std::string FiguresInWords(const Json& m, const std::string& indent) {
+  std::string out;
+  const Json* split = Find(m, {"split"});
+  const std::string figures =
+      split != nullptr ? Text(*split, {"figures"}) : std::string();
+  const std::string on =
+      figures == "out_of_fold"
+          ? "out of fold (each item by a model that never saw it)"
+      : figures == "first_fold"
+          ? "on the first fold (items the model never saw)"
+          : "on held-out items the model never saw";
+  if (IsClassification(m)) {
+    absl::StrAppend(&out, indent, "validated ", on, ": ",
+                    Text(m, {"split", "validation_count"}), " images");
+    if (auto tiles = Number(m, {"split", "tiles"})) {
+      absl::StrAppend(&out, ", split by tile (", std::lround(*tiles),
+                      " tiles in all)");
+    }
+    out += "\n";
+    const auto auc = Number(m, {"defect_score", "roc_auc"});
+    const auto threshold = Number(m, {"defect_threshold"});
+    const auto recall = Number(m, {"defect_recall"});
+    const auto precision = Number(m, {"defect_precision"});
+    const auto two_class = Number(m, {"defect_vs_ok_accuracy"});
+    if (auc && threshold && recall && two_class) {
+      absl::StrAppendFormat(
+          &out,
+          "%sdefect vs OK: ROC AUC %.3f; at threshold %.4f it flags %s of "
+          "the defects, %s of its flags are defects, %s of the verdicts are "
+          "right\n",
+          indent, *auc, *threshold, Percent(*recall),
+          precision ? Percent(*precision) : std::string("-"),
+          Percent(*two_class));
+    }
+    const auto accuracy = Number(m, {"accuracy"});
+    const auto f1 = Number(m, {"macro_f1"});
+    if (accuracy && f1) {
+      absl::StrAppendFormat(&out,
+                            "%sclass named right: %s (macro F1 %.3f); recall "
+                            "by class:",
+                            indent, Percent(*accuracy), *f1);
+      for (const std::string& label : Labels(m)) {
+        if (auto r = Number(m, {"per_class", label.c_str(), "recall"})) {
+          absl::StrAppend(&out, " ", label, " ", Percent(*r));
+        }
+      }
+      out += "\n";
+    }
+    return out;
+  }
+  const auto mae = Number(m, {"mae"});
+  if (!mae) return out;
+  absl::StrAppendFormat(&out, "%svalidated %s: %s rows\n", indent, on,
+                        Text(m, {"count"}));
+  absl::StrAppendFormat(&out, "%s%s: MAE %.4f, RMSE %.4f, R\xc2\xb2 %.3f\n",
+                        indent, Text(m, {"target"}), *mae,
+                        Number(m, {"rmse"}).value_or(0.0),
+                        Number(m, {"r2"}).value_or(0.0));
+  const Json* baselines = Find(m, {"baselines"});
+  if (baselines != nullptr && baselines->is_object() && !baselines->empty()) {
+    absl::StrAppend(&out, indent, "baselines on the same rows:");
+    for (const auto& [name, b] : baselines->items()) {
+      if (auto v = Number(b, {"mae"})) {
+        absl::StrAppendFormat(&out, " %s MAE %.4f", name, *v);
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> WriteHtmlReport(const std::string& model_dir,
                                             int64_t version) {
   namespace fs = std::filesystem;

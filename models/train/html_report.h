@@ -39,6 +39,13 @@ struct ReportedVersion {
 std::string RenderHtmlReport(const ReportedVersion& current,
                              const ReportedVersion* previous);
 
+// The same figures in a few lines of text for a terminal (`lineserve-train
+// report`, the end of a training run, the demo): what the evaluation was
+// on, the defect-vs-OK operating point and per-class recall, or the error
+// beside the baselines'. Each line starts with `indent`.
+std::string FiguresInWords(const nlohmann::json& metrics,
+                           const std::string& indent);
+
 // Writes MODEL_DIR/VERSION/report.html (atomically) from that version's
 // metrics.json, compared with the newest earlier version that has one.
 // Returns the report's path; NOT_FOUND when the version has no

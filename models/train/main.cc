@@ -99,22 +99,6 @@ void AddCommonOptions(CommandLine& cli, Options& o, int* threads) {
   cli.AddInt("threads", threads, "CPU threads for LibTorch and decoding");
 }
 
-// Key figures of a metrics.json: the top-level numbers.
-void PrintFigures(const nlohmann::json& metrics) {
-  for (const auto& [key, value] : metrics.items()) {
-    if (value.is_number_float()) {
-      std::cout << absl::StrFormat("    %-24s %.4f\n", key,
-                                   value.get<double>());
-    }
-  }
-  if (metrics.contains("baselines")) {
-    for (const auto& [name, figures] : metrics["baselines"].items()) {
-      std::cout << absl::StrFormat("    baseline %-15s mae %.4f\n", name,
-                                   figures["mae"].get<double>());
-    }
-  }
-}
-
 int Report(const absl::StatusOr<TrainResult>& result) {
   if (!result.ok()) {
     std::cerr << "lineserve-train: " << result.status().message() << "\n";
@@ -122,7 +106,7 @@ int Report(const absl::StatusOr<TrainResult>& result) {
   }
   std::cout << "\npublished version " << result->version << " at "
             << result->version_dir << "\n";
-  PrintFigures(result->metrics);
+  std::cout << FiguresInWords(result->metrics, "  ");
   std::cout << "  figures: " << result->version_dir << "/metrics.json\n"
             << "  report:  " << result->report_path << "\n";
   return 0;
@@ -334,7 +318,7 @@ int RunReport(const std::vector<std::string>& args) {
     if (!html) {
       std::cout << model.filename().string() << " v" << version << "  ("
                 << report.string() << ")\n";
-      PrintFigures(metrics);
+      std::cout << FiguresInWords(metrics, "    ");
       continue;
     }
     absl::StatusOr<std::string> page = WriteHtmlReport(model.string(), version);

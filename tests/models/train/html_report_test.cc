@@ -32,6 +32,7 @@ nlohmann::json QualityMetrics(double auc, double false_alarms) {
     "labels": ["ok", "crack<b>"],
     "ok_label": "ok",
     "accuracy": 0.85, "macro_f1": 0.849, "defect_recall": 0.9,
+    "defect_precision": 0.818, "defect_vs_ok_accuracy": 0.85,
     "confusion_matrix": [[8, 2], [1, 9]],
     "per_class": {"ok": {"precision": 0.889, "recall": 0.8, "f1": 0.842,
                          "support": 10},
@@ -187,6 +188,24 @@ TEST(HtmlReportTest, MissingOrMalformedFiguresAreNamedNotFatal) {
 
   html = RenderHtmlReport({"e", 1, nlohmann::json::array()}, nullptr);
   EXPECT_THAT(html, HasSubstr("</html>"));
+}
+
+TEST(HtmlReportTest, FiguresInWordsSayWhatTheFiguresWereMeasuredOn) {
+  EXPECT_EQ(FiguresInWords(QualityMetrics(0.9, 0.4), "  "),
+            "  validated out of fold (each item by a model that never saw "
+            "it): 20 images, split by tile (12 tiles in all)\n"
+            "  defect vs OK: ROC AUC 0.900; at threshold 0.4200 it flags "
+            "90.0% of the defects, 81.8% of its flags are defects, 85.0% of "
+            "the verdicts are right\n"
+            "  class named right: 85.0% (macro F1 0.849); recall by class: "
+            "ok 80.0% crack<b> 90.0%\n");
+  EXPECT_EQ(FiguresInWords(EfficiencyMetrics(0.08), ""),
+            "validated out of fold (each item by a model that never saw "
+            "it): 5 rows\n"
+            "actual_productivity: MAE 0.0800, RMSE 0.1000, R\xc2\xb2 0.500\n"
+            "baselines on the same rows: targeted_productivity MAE 0.0900 "
+            "training_mean MAE 0.1200\n");
+  EXPECT_EQ(FiguresInWords(nlohmann::json::object(), ""), "");
 }
 
 class WriteHtmlReportTest : public ::testing::Test {
