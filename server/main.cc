@@ -63,9 +63,9 @@ ABSL_FLAG(std::string, config, "",
           "LINESERVE_* variables override it)");
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:8500",
           "host:port to serve gRPC on; port 0 picks a free port (logged, and "
-          "written to --port_file). The default listens on every interface "
+          "written to --port-file). The default listens on every interface "
           "(for containers); use 127.0.0.1:8500 or one interface's address "
-          "elsewhere, and --tls_cert/--tls_key on untrusted networks");
+          "elsewhere, and --tls-cert/--tls-key on untrusted networks");
 ABSL_FLAG(std::string, model_repository, "",
           "model repository folder: <model>/config.pbtxt and "
           "<model>/<version>/model.pt (required)");
@@ -91,19 +91,19 @@ ABSL_FLAG(double, shutdown_grace_seconds, 10.0,
           "on SIGTERM/SIGINT, how long accepted calls may take to finish");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:8502",
           "host:port to serve Prometheus metrics on (GET /metrics); port 0 "
-          "picks a free port (logged, and written to --metrics_port_file); "
+          "picks a free port (logged, and written to --metrics-port-file); "
           "empty: no metrics port of their own (GET /metrics is still served "
           "on --http-address when that is set). The default listens on every "
-          "interface (for containers); HTTPS with --tls_cert/--tls_key");
+          "interface (for containers); HTTPS with --tls-cert/--tls-key");
 ABSL_FLAG(std::string, metrics_port_file, "",
           "write the port metrics are actually served on to this file");
 ABSL_FLAG(std::vector<std::string>, metric_lines, {},
           "comma-separated production lines exported as the `line` label; "
           "others export as \"other\" (default: the first "
-          "--max_label_values seen)");
+          "--max-label-values seen)");
 ABSL_FLAG(std::vector<std::string>, metric_stations, {},
           "comma-separated stations exported as the `station` label; others "
-          "export as \"other\" (default: the first --max_label_values seen)");
+          "export as \"other\" (default: the first --max-label-values seen)");
 ABSL_FLAG(int, max_label_values, lineserve::kDefaultMaxLabelValues,
           "without an allow-list, how many distinct line (and station) "
           "values get their own series; later ones export as \"other\"");
@@ -111,20 +111,20 @@ ABSL_FLAG(std::string, http_address, "",
           "host:port for the Open Inference Protocol's HTTP/REST endpoints "
           "(/v2/...) and GET /metrics, one multi-threaded listener; port 0 "
           "picks a free port (logged, and written to --http-port-file); "
-          "empty (the default) serves no HTTP; HTTPS with --tls_cert/"
-          "--tls_key");
+          "empty (the default) serves no HTTP; HTTPS with --tls-cert/"
+          "--tls-key");
 ABSL_FLAG(std::string, http_port_file, "",
           "write the port HTTP is actually served on to this file");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain (the server's certificate first): gRPC, "
-          "--http_address and --metrics_address serve TLS only; needs "
-          "--tls_key");
+          "--http-address and --metrics-address serve TLS only; needs "
+          "--tls-key");
 ABSL_FLAG(std::string, tls_key, "",
-          "PEM private key (unencrypted) of --tls_cert");
+          "PEM private key (unencrypted) of --tls-cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM certificate authority for mutual TLS: every client (gRPC, "
           "HTTP, metrics scrapers) must present a certificate it signed, or "
-          "is refused; needs --tls_cert and --tls_key");
+          "is refused; needs --tls-cert and --tls-key");
 ABSL_FLAG(bool, grpc_reflection, false,
           "serve gRPC server reflection (grpcurl list/describe without the "
           "protos); for development, off by default: it maps the API for "
