@@ -159,6 +159,10 @@ int RunQuality(const std::vector<std::string>& args) {
              "segmentation: train on random crops of this side (0 = whole)");
   cli.AddBool("anomaly-study", &o.anomaly_study,
               "segmentation: also measure an OK-only anomaly score per fold");
+  cli.AddString("defect-score", &o.defect_score,
+                "supervised (1 - P(ok)) or, for segmentation, calibrated "
+                "(the larger of its and an OK-only anomaly score's "
+                "percentiles among the good training images)");
   cli.AddBool("flip-averaging", &o.flip_averaging,
               "serve the mean over the four flips (4x compute)");
   AddCommonOptions(cli, o, &threads);

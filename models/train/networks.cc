@@ -168,11 +168,20 @@ torch::jit::Module BuildSegmentationInspector(
   head_bias[options.ok_index] = 4.0f;
   AddParameter(m, "head_bias", head_bias);
 
+  // Calibration (CalibrateSegmentationInspector): off until the trainer
+  // sets the references; empty buffers keep the saved module's shape.
+  m.register_attribute("calibrated", c10::BoolType::get(), false);
+  m.register_buffer("feature_mean", torch::zeros({0}));
+  m.register_buffer("feature_inv_var", torch::zeros({0}));
+  m.register_buffer("good_supervised", torch::zeros({0}));
+  m.register_buffer("good_anomaly", torch::zeros({0}));
+
   // The image's probabilities and the cells' (the defect map) come from
   // the same passes; flip averaging maps each view's cells back first.
   std::string forward =
       "def forward(self, x):\n"
-      "    p = torch.softmax(self.cells(x), 1)\n"
+      "    f = self.features(x)\n"
+      "    p = torch.softmax(self.head(f), 1)\n"
       "    image = self.pool(p)\n";
   if (options.flip_averaging) {
     absl::StrAppend(&forward, "    if not self.training:\n");
@@ -187,14 +196,39 @@ torch::jit::Module BuildSegmentationInspector(
                     "        p = p * 0.25\n");
   }
   absl::StrAppend(&forward,
+                  "    if self.calibrated and not self.training:\n"
+                  "        image = self.calibrate(f, image)\n"
                   "    return torch.log(torch.clamp(image, min=1e-7)), p\n");
   m.define(absl::StrCat(
       "def features(self, x):\n", body,
       "    return x\n"
+      "def head(self, f):\n"
+      "    f = torch.dropout(f, 0.1, self.training)\n"
+      "    return torch.conv2d(f, self.head_weight, self.head_bias)\n"
       "def cells(self, x):\n"
-      "    x = self.features(x)\n"
-      "    x = torch.dropout(x, 0.1, self.training)\n"
-      "    return torch.conv2d(x, self.head_weight, self.head_bias)\n"
+      "    return self.head(self.features(x))\n"
+      "def anomaly(self, f):\n"
+      "    centre = self.feature_mean.view(1, -1, 1, 1)\n"
+      "    scale = self.feature_inv_var.view(1, -1, 1, 1)\n"
+      "    z = torch.mean((f - centre) * (f - centre) * scale, 1)\n"
+      "    flat = z.reshape(z.size(0), -1)\n"
+      "    top = min(self.top_k, flat.size(1))\n"
+      "    worst, _ = torch.topk(flat, top, 1)\n"
+      "    return torch.mean(worst, 1)\n"
+      "def calibrate(self, f, image):\n"
+      "    s = (1.0 - image[:, self.ok_index]).contiguous()\n"
+      "    a = self.anomaly(f).contiguous()\n"
+      "    below_s = torch.searchsorted(self.good_supervised, s)\n"
+      "    below_a = torch.searchsorted(self.good_anomaly, a)\n"
+      "    ps = (below_s.to(image.dtype) + s) / (self.good_supervised.size(0) "
+      "+ 1)\n"
+      "    pa = (below_a.to(image.dtype) + a / (1.0 + a)) / "
+      "(self.good_anomaly.size(0) + 1)\n"
+      "    d = torch.maximum(ps, pa).unsqueeze(1)\n"
+      "    share = image * self.defect_mask\n"
+      "    share = share / torch.clamp(torch.sum(share, 1, keepdim=True), "
+      "min=1e-12)\n"
+      "    return share * d + self.ok_onehot * (1.0 - d)\n"
       "def heatmap(self, x):\n"
       "    p = torch.softmax(self.cells(x), 1)\n"
       "    return 1.0 - p[:, self.ok_index]\n"
@@ -216,6 +250,28 @@ torch::jit::Module BuildSegmentationInspector(
       "    return votes * score + (1.0 - score) * self.ok_onehot\n",
       forward));
   return m;
+}
+
+void SetInspectorFeatureStatistics(torch::jit::Module& module,
+                                   const torch::Tensor& mean,
+                                   const torch::Tensor& inv_var) {
+  module.register_buffer("feature_mean", mean.to(torch::kFloat32).contiguous());
+  module.register_buffer("feature_inv_var",
+                         inv_var.to(torch::kFloat32).contiguous());
+}
+
+void CalibrateSegmentationInspector(torch::jit::Module& module,
+                                    const InspectorCalibration& calibration) {
+  SetInspectorFeatureStatistics(module, calibration.feature_mean,
+                                calibration.feature_inv_var);
+  auto sorted = [](std::vector<float> values) {
+    std::sort(values.begin(), values.end());
+    return torch::tensor(values, torch::kFloat32);
+  };
+  module.register_buffer("good_supervised",
+                         sorted(calibration.good_supervised));
+  module.register_buffer("good_anomaly", sorted(calibration.good_anomaly));
+  module.setattr("calibrated", true);
 }
 
 torch::jit::Module BuildTabularMlp(const TabularMlpOptions& options) {

@@ -78,9 +78,47 @@ struct SegmentationInspectorOptions {
 //   forward(x)    a tuple: the log of aggregate(cells(x)), so the server's
 //                 softmax returns the image probabilities, and the cell
 //                 probabilities [B, K, H/s, W/s] (the defect map); both
-//                 flip-averaged in eval.
+//                 flip-averaged in eval, the image's calibrated once
+//                 CalibrateSegmentationInspector has run.
+//   anomaly(f)    features -> [B] the image's anomaly score (calibration)
 torch::jit::Module BuildSegmentationInspector(
     const SegmentationInspectorOptions& options);
+
+// What calibrating a segmentation inspector takes, measured on good images
+// (the OK training images of the model being calibrated).
+struct InspectorCalibration {
+  // Per feature channel over every cell: the anomaly score of a cell is the
+  // mean over channels of (f - mean)^2 * inv_var, an image's the mean of
+  // its top_k cells' (the inspector's anomaly(f) method).
+  torch::Tensor feature_mean;     // [F]
+  torch::Tensor feature_inv_var;  // [F]
+  // The good images' supervised defect scores (1 - P(ok) of the
+  // uncalibrated forward) and anomaly scores, in any order.
+  std::vector<float> good_supervised;
+  std::vector<float> good_anomaly;
+};
+
+// Sets the feature statistics alone, so anomaly(f) can be measured before
+// the references exist.
+void SetInspectorFeatureStatistics(torch::jit::Module& module,
+                                   const torch::Tensor& mean,
+                                   const torch::Tensor& inv_var);
+
+// From then on (eval mode) the image's defect score is the larger of two
+// percentiles among the good images: its supervised score's and its
+// anomaly score's. A defect the classifier has learnt scores high on the
+// first, a surface unlike any good one on the second. Each percentile is
+// (good images scoring strictly below + the score's place in [0, 1]) /
+// (good images + 1), the place being the supervised score itself and
+// a / (1 + a) for the anomaly score a >= 0: a percentile that still grows
+// with the score between two references and beyond the last, so images
+// beyond every good one are not tied. P(ok) = 1 - that score, the defect
+// classes share the rest as the classifier split it; the cell probabilities
+// (the defect map) stay the classifier's. Sets the `calibrated` attribute and
+// the buffers feature_mean, feature_inv_var, good_supervised, good_anomaly
+// (sorted), all saved with the module.
+void CalibrateSegmentationInspector(torch::jit::Module& module,
+                                    const InspectorCalibration& calibration);
 
 struct TabularMlpOptions {
   int inputs = 1;

@@ -269,7 +269,10 @@ struct Dataset {
 // The anomaly study's scores of one fold (see
 // QualityTrainOptions::anomaly_study).
 struct AnomalyScores {
-  std::vector<double> validation;  // per validation image
+  // Per validation image: the anomaly score and the uncalibrated
+  // supervised one.
+  std::vector<double> validation;
+  std::vector<double> validation_supervised;
   // The fold's good training images: the references a score's percentile
   // is taken against, for the anomaly and the supervised score.
   std::vector<double> good_anomaly;
@@ -294,17 +297,27 @@ void ForFeatures(torch::jit::Module& module, const torch::Tensor& images,
   });
 }
 
-// The OK-only anomaly score: per feature channel, the mean and variance
-// over every cell of the good training images; a cell's anomaly is the
-// mean squared z-score of its features, an image's the mean of its top_k
-// cells'.
-AnomalyScores MeasureAnomaly(const QualityTrainOptions& options,
-                             const Dataset& data, const data::Split& split,
-                             torch::jit::Module& module) {
-  std::vector<int> good;
-  for (int i : split.train) {
-    if (data.folder.labels[i] == data.ok_index) good.push_back(i);
-  }
+// The images' anomaly scores (the inspector's anomaly(f) of its features;
+// the feature statistics must be set).
+std::vector<double> AnomalyOf(torch::jit::Module& module,
+                              const torch::Tensor& images,
+                              const std::vector<int>& indices) {
+  std::vector<double> out;
+  ForFeatures(module, images, indices, [&](const torch::Tensor& f) {
+    const torch::Tensor a =
+        module.run_method("anomaly", f).toTensor().contiguous();
+    for (int64_t i = 0; i < a.size(0); ++i) out.push_back(a[i].item<double>());
+  });
+  return out;
+}
+
+// What calibration takes (networks.h, InspectorCalibration), measured on
+// the `good` images with the module uncalibrated: per feature channel the
+// mean and variance over every cell, then every good image's anomaly and
+// supervised score. Leaves the feature statistics set on the module.
+InspectorCalibration MeasureCalibration(const Dataset& data,
+                                        const std::vector<int>& good,
+                                        torch::jit::Module& module) {
   torch::Tensor sum, squares;
   double cells = 0;
   ForFeatures(module, data.images, good, [&](const torch::Tensor& f) {
@@ -315,32 +328,45 @@ AnomalyScores MeasureAnomaly(const QualityTrainOptions& options,
     squares = squares.defined() ? squares + q : q;
     cells += static_cast<double>(f.size(0) * f.size(2) * f.size(3));
   });
-  const torch::Tensor mean = (sum / cells).to(torch::kFloat);
-  const torch::Tensor variance =
-      (squares / cells).to(torch::kFloat) - mean * mean;
-  const torch::Tensor inv_var =
-      (1.0 / variance.clamp_min(1e-4)).view({1, -1, 1, 1});
-  const torch::Tensor centre = mean.view({1, -1, 1, 1});
-  auto scores = [&](const std::vector<int>& indices) {
-    std::vector<double> out;
-    ForFeatures(module, data.images, indices, [&](const torch::Tensor& f) {
-      const torch::Tensor z = ((f - centre).pow(2) * inv_var).mean(1);
-      const torch::Tensor flat = z.flatten(1);
-      const int64_t k = std::min<int64_t>(options.top_k, flat.size(1));
-      const torch::Tensor top =
-          std::get<0>(torch::topk(flat, k, 1)).mean(1).contiguous();
-      for (int64_t i = 0; i < top.size(0); ++i) {
-        out.push_back(top[i].item<double>());
-      }
-    });
-    return out;
-  };
-  AnomalyScores result;
-  result.validation = scores(split.validation);
-  result.good_anomaly = scores(good);
-  for (const auto& p : Probabilities(module, data.images, good)) {
-    result.good_supervised.push_back(1.0 - p[data.ok_index]);
+  InspectorCalibration calibration;
+  const torch::Tensor mean = sum / cells;
+  calibration.feature_mean = mean.to(torch::kFloat);
+  calibration.feature_inv_var =
+      (1.0 / (squares / cells - mean * mean).clamp_min(1e-4)).to(torch::kFloat);
+  SetInspectorFeatureStatistics(module, calibration.feature_mean,
+                                calibration.feature_inv_var);
+  for (double a : AnomalyOf(module, data.images, good)) {
+    calibration.good_anomaly.push_back(static_cast<float>(a));
   }
+  for (const auto& p : Probabilities(module, data.images, good)) {
+    calibration.good_supervised.push_back(1.0f - p[data.ok_index]);
+  }
+  return calibration;
+}
+
+// The fold's good training images.
+std::vector<int> GoodImages(const Dataset& data, const data::Split& split) {
+  std::vector<int> good;
+  for (int i : split.train) {
+    if (data.folder.labels[i] == data.ok_index) good.push_back(i);
+  }
+  return good;
+}
+
+// The anomaly study's scores of a fold (the module uncalibrated, with the
+// feature statistics of `calibration` set).
+AnomalyScores MeasureAnomaly(const Dataset& data, const data::Split& split,
+                             const InspectorCalibration& calibration,
+                             torch::jit::Module& module) {
+  AnomalyScores result;
+  result.validation = AnomalyOf(module, data.images, split.validation);
+  for (const auto& p : Probabilities(module, data.images, split.validation)) {
+    result.validation_supervised.push_back(1.0f - p[data.ok_index]);
+  }
+  result.good_anomaly.assign(calibration.good_anomaly.begin(),
+                             calibration.good_anomaly.end());
+  result.good_supervised.assign(calibration.good_supervised.begin(),
+                                calibration.good_supervised.end());
   return result;
 }
 
@@ -630,12 +656,19 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
   model.module.eval();
   FoldResult result;
   result.validation = split.validation;
+  const std::vector<int> good = GoodImages(data, split);
+  const bool calibrate = options.defect_score == "calibrated";
+  if (IsSegmentation(options) && !good.empty() &&
+      (calibrate || options.anomaly_study)) {
+    const InspectorCalibration calibration =
+        MeasureCalibration(data, good, model.module);
+    if (options.anomaly_study && !split.validation.empty()) {
+      result.anomaly = MeasureAnomaly(data, split, calibration, model.module);
+    }
+    if (calibrate) CalibrateSegmentationInspector(model.module, calibration);
+  }
   result.probabilities =
       Probabilities(model.module, data.images, split.validation);
-  if (options.anomaly_study && IsSegmentation(options) &&
-      !split.validation.empty()) {
-    result.anomaly = MeasureAnomaly(options, data, split, model.module);
-  }
   result.seconds = progress.ElapsedSeconds();
   result.class_weights = balance.weights;
   result.module = std::move(model.module);
@@ -688,6 +721,16 @@ absl::Status CheckOptions(const QualityTrainOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("--architecture: \"", options.architecture,
                      "\" is not segmentation or cnn"));
+  }
+  if (options.defect_score != "supervised" &&
+      options.defect_score != "calibrated") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--defect-score: \"", options.defect_score,
+                     "\" is not supervised or calibrated"));
+  }
+  if (options.defect_score == "calibrated" && !IsSegmentation(options)) {
+    return absl::InvalidArgumentError(
+        "--defect-score calibrated needs --architecture segmentation");
   }
   if (!(options.target_defect_recall > 0 &&
         options.target_defect_recall <= 1)) {
@@ -909,13 +952,16 @@ void AddHeldOutThresholdFigures(const QualityTrainOptions& options,
   }
 }
 
-// The share of `reference` strictly below `score`.
-double Percentile(const std::vector<double>& sorted_reference, double score) {
-  if (sorted_reference.empty()) return 0.0;
-  return static_cast<double>(std::lower_bound(sorted_reference.begin(),
-                                              sorted_reference.end(), score) -
-                             sorted_reference.begin()) /
-         sorted_reference.size();
+// The calibrated percentile of `score` among `sorted_reference`
+// (networks.h, CalibrateSegmentationInspector): (references strictly below
+// + `place`) / (references + 1), `place` in [0, 1] growing with the score.
+double Percentile(const std::vector<double>& sorted_reference, double score,
+                  double place) {
+  const double below =
+      static_cast<double>(std::lower_bound(sorted_reference.begin(),
+                                           sorted_reference.end(), score) -
+                          sorted_reference.begin());
+  return (below + place) / (sorted_reference.size() + 1);
 }
 
 // metrics.json "anomaly_study": the out-of-fold ROC AUC, average precision
@@ -941,7 +987,10 @@ nlohmann::json AnomalyStudy(const QualityTrainOptions& options,
   };
   for (const FoldResult& fold : cv.results) {
     const AnomalyScores& a = fold.anomaly;
-    if (a.validation.size() != fold.validation.size()) return nullptr;
+    if (a.validation.size() != fold.validation.size() ||
+        a.validation_supervised.size() != fold.validation.size()) {
+      return nullptr;
+    }
     std::vector<double> good_anomaly = a.good_anomaly;
     std::vector<double> good_supervised = a.good_supervised;
     std::sort(good_anomaly.begin(), good_anomaly.end());
@@ -949,10 +998,11 @@ nlohmann::json AnomalyStudy(const QualityTrainOptions& options,
     std::vector<std::vector<double>> scores(names.size());
     std::vector<bool> truth;
     for (size_t i = 0; i < fold.validation.size(); ++i) {
-      const double supervised = 1.0 - fold.probabilities[i][data.ok_index];
+      const double supervised = a.validation_supervised[i];
       const double anomaly = a.validation[i];
-      const double ps = Percentile(good_supervised, supervised);
-      const double pa = Percentile(good_anomaly, anomaly);
+      const double ps = Percentile(good_supervised, supervised, supervised);
+      const double pa =
+          Percentile(good_anomaly, anomaly, anomaly / (1.0 + anomaly));
       const double values[] = {supervised, anomaly, 0.5 * (ps + pa),
                                std::max(ps, pa)};
       for (size_t n = 0; n < names.size(); ++n) {
@@ -1001,6 +1051,7 @@ nlohmann::json TrainingSummary(const QualityTrainOptions& options,
       {"convs_per_block", options.convs_per_block},
       {"decoder_levels", options.decoder_levels},
       {"top_k", options.top_k},
+      {"defect_score", options.defect_score},
       {"crop_size", options.crop_size},
       {"flip_averaging", options.flip_averaging},
       {"class_weights", published.class_weights}};

@@ -1,6 +1,9 @@
 #include "models/train/networks.h"
 
+#include <algorithm>
 #include <random>
+#include <sstream>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -106,15 +109,21 @@ TEST(NetworksTest, FlipAveragingServesTheMeanOfTheFourFlips) {
       torch::allclose(module.forward({x}).toTensor(), expected, 1e-5, 1e-6));
 }
 
-// The segmentation network serves its image probabilities and, from the
-// same passes, its cell probabilities: both the mean over the four flips,
-// each flipped view's cells mapped back to the image's orientation.
-TEST(NetworksTest, SegmentationServesFlipAveragedImageAndCellProbabilities) {
+// Three classes (ok second), two small blocks: an 8x12 input has 4x6 cells.
+SegmentationInspectorOptions SmallInspector() {
   SegmentationInspectorOptions options;
   options.num_classes = 3;
   options.ok_index = 1;
   options.block_channels = {4, 8};
   options.convs_per_block = 1;
+  return options;
+}
+
+// The segmentation network serves its image probabilities and, from the
+// same passes, its cell probabilities: both the mean over the four flips,
+// each flipped view's cells mapped back to the image's orientation.
+TEST(NetworksTest, SegmentationServesFlipAveragedImageAndCellProbabilities) {
+  SegmentationInspectorOptions options = SmallInspector();
   options.top_k = 2;
   options.flip_averaging = true;
   torch::manual_seed(3);
@@ -154,6 +163,84 @@ TEST(NetworksTest, SegmentationServesFlipAveragedImageAndCellProbabilities) {
   EXPECT_TRUE(torch::allclose(1.0 - probabilities(x).select(1, 1),
                               module.run_method("heatmap", x).toTensor(), 1e-6,
                               1e-6));
+}
+
+// Calibrated, the image's defect score is the larger of its supervised and
+// anomaly scores' percentiles among the references; the defect classes keep
+// the classifier's split of it, the cells stay the classifier's, and the
+// calibration is saved with the module.
+TEST(NetworksTest, CalibratedScoreIsTheLargerPercentileAmongGoodImages) {
+  SegmentationInspectorOptions options = SmallInspector();
+  options.flip_averaging = false;
+  torch::manual_seed(5);
+  torch::jit::Module module = BuildSegmentationInspector(options);
+  torch::NoGradGuard no_grad;
+  module.eval();
+  const torch::Tensor x = torch::randn({3, 1, 8, 12});
+  auto run = [&](torch::jit::Module& m) {
+    const auto out = m.forward({x}).toTupleRef().elements();
+    return std::make_pair(out[0].toTensor().exp(), out[1].toTensor());
+  };
+  const auto [plain, plain_cells] = run(module);
+  const torch::Tensor supervised = 1.0 - plain.select(1, 1);
+  const torch::Tensor f = module.run_method("features", x).toTensor();
+  const int64_t channels = f.size(1);
+
+  // References: supervised scores around the images' own, anomaly scores
+  // above any image's, so the supervised percentile decides.
+  InspectorCalibration calibration;
+  calibration.feature_mean = torch::zeros({channels});
+  calibration.feature_inv_var = torch::ones({channels});
+  SetInspectorFeatureStatistics(module, calibration.feature_mean,
+                                calibration.feature_inv_var);
+  const torch::Tensor anomaly = module.run_method("anomaly", f).toTensor();
+  const torch::Tensor expected_anomaly =
+      std::get<0>(torch::topk((f * f).mean(1).flatten(1), 2, 1)).mean(1);
+  EXPECT_TRUE(torch::allclose(anomaly, expected_anomaly, 1e-5, 1e-6));
+  const float s0 = supervised[0].item<float>();
+  calibration.good_supervised = {s0 + 0.5f, s0 - 1.0f, s0, s0 - 0.5f};
+  calibration.good_anomaly = {1e9f, 2e9f};
+  CalibrateSegmentationInspector(module, calibration);
+  const auto [calibrated, cells] = run(module);
+  EXPECT_TRUE(torch::equal(cells, plain_cells));
+  // Each image: the larger of (references below + its score) / 5 and
+  // (0 + a / (1 + a)) / 3; image 0's is the first, (2 + s0) / 5.
+  const torch::Tensor refs = torch::tensor(calibration.good_supervised);
+  for (int64_t i = 0; i < 3; ++i) {
+    const float s = supervised[i].item<float>();
+    const float a = anomaly[i].item<float>();
+    const float below = static_cast<float>((refs < s).sum().item<int64_t>());
+    const float d = std::max((below + s) / 5, (a / (1 + a)) / 3);
+    EXPECT_NEAR(1.0f - calibrated[i][1].item<float>(), d, 1e-5) << i;
+    // The defect classes share the defect score as the classifier split it.
+    EXPECT_NEAR((calibrated[i][0] / calibrated[i][2]).item<float>(),
+                (plain[i][0] / plain[i][2]).item<float>(), 1e-4);
+  }
+  EXPECT_NEAR(1.0f - calibrated[0][1].item<float>(), (2 + s0) / 5, 1e-5);
+
+  // Anomaly references below every image's: its percentile is above 2/3.
+  calibration.good_anomaly = {-2.0f, -1.0f};
+  CalibrateSegmentationInspector(module, calibration);
+  EXPECT_LT(run(module).first.select(1, 1).max().item<float>(), 1.0f / 3);
+
+  // Saved and loaded, it answers the same.
+  std::stringstream saved;
+  module.save(saved);
+  torch::jit::Module loaded = torch::jit::load(saved);
+  loaded.eval();
+  EXPECT_TRUE(torch::allclose(run(loaded).first, run(module).first));
+  // Training mode is never calibrated.
+  // (The same dropout draws for both.)
+  module.train();
+  torch::manual_seed(9);
+  const torch::Tensor trained =
+      module.forward({x}).toTupleRef().elements()[0].toTensor().exp();
+  torch::manual_seed(9);
+  EXPECT_TRUE(torch::allclose(
+      trained,
+      module.run_method("aggregate", module.run_method("cells", x).toTensor())
+          .toTensor(),
+      1e-5, 1e-6));
 }
 
 // Each decoder level doubles the cell grid; the cells still feed the same

@@ -247,12 +247,18 @@ TEST(TrainerTest, KFoldTrainsAndReportsEveryFold) {
   EXPECT_THAT(log.str(), ::testing::HasSubstr("fold 2/2"));
 }
 
-TEST(TrainerTest, AnomalyStudyReportsEveryScoreOnEveryFold) {
-  const fs::path data = MakeImageFolder("anomaly");
+// Two folds of one epoch on a new image folder, with the anomaly study.
+QualityTrainOptions AnomalyStudyOptions(const std::string& name) {
+  const fs::path data = MakeImageFolder(name);
   QualityTrainOptions o = TinyQualityOptions(data, data.parent_path() / "r");
   o.folds = 2;
   o.epochs = 1;
   o.anomaly_study = true;
+  return o;
+}
+
+TEST(TrainerTest, AnomalyStudyReportsEveryScoreOnEveryFold) {
+  QualityTrainOptions o = AnomalyStudyOptions("anomaly");
   std::ostringstream log;
   auto result = TrainQualityModel(o, log);
   ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
@@ -274,6 +280,37 @@ TEST(TrainerTest, AnomalyStudyReportsEveryScoreOnEveryFold) {
                          .get<double>());
   }
   EXPECT_THAT(log.str(), ::testing::HasSubstr("anomaly study, anomaly"));
+}
+
+// --defect-score calibrated serves the study's max_percentile score: each
+// fold's reported figures are the study's for that score (up to float
+// rounding at ties), and the published model carries its calibration.
+TEST(TrainerTest, CalibratedDefectScoreServesTheStudysMaxPercentile) {
+  QualityTrainOptions o = AnomalyStudyOptions("calibrated");
+  o.defect_score = "calibrated";
+  std::ostringstream log;
+  auto result = TrainQualityModel(o, log);
+  ASSERT_TRUE(result.ok()) << result.status() << "\n" << log.str();
+  const auto& study = result->metrics["anomaly_study"];
+  for (size_t f = 0; f < 2; ++f) {
+    EXPECT_NEAR(study["folds"][f]["max_percentile"]["roc_auc"].get<double>(),
+                result->metrics["cross_validation"]["folds"][f]["roc_auc"]
+                    .get<double>(),
+                0.03);
+  }
+  EXPECT_EQ(result->metrics["training"]["defect_score"], "calibrated");
+  torch::jit::Module module =
+      torch::jit::load(result->version_dir + "/model.pt");
+  EXPECT_TRUE(module.attr("calibrated").toBool());
+  EXPECT_GT(module.attr("good_supervised").toTensor().numel(), 0);
+
+  o.defect_score = "percentile";
+  EXPECT_EQ(TrainQualityModel(o, log).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  o.defect_score = "calibrated";
+  o.architecture = "cnn";
+  EXPECT_EQ(TrainQualityModel(o, log).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TrainerTest, PublishingAllTilesUsesTheOutOfFoldThreshold) {
