@@ -353,14 +353,17 @@ std::vector<int> GoodImages(const Dataset& data, const data::Split& split) {
   return good;
 }
 
-// The anomaly study's scores of a fold (the module uncalibrated, with the
-// feature statistics of `calibration` set).
-AnomalyScores MeasureAnomaly(const Dataset& data, const data::Split& split,
-                             const InspectorCalibration& calibration,
-                             torch::jit::Module& module) {
+// The anomaly study's scores of a fold (the module with the feature
+// statistics of `calibration` set); `probabilities`: the uncalibrated
+// answers for the validation images.
+AnomalyScores MeasureAnomaly(
+    const Dataset& data, const data::Split& split,
+    const InspectorCalibration& calibration,
+    const std::vector<std::vector<float>>& probabilities,
+    torch::jit::Module& module) {
   AnomalyScores result;
   result.validation = AnomalyOf(module, data.images, split.validation);
-  for (const auto& p : Probabilities(module, data.images, split.validation)) {
+  for (const auto& p : probabilities) {
     result.validation_supervised.push_back(1.0f - p[data.ok_index]);
   }
   result.good_anomaly.assign(calibration.good_anomaly.begin(),
@@ -656,19 +659,29 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
   model.module.eval();
   FoldResult result;
   result.validation = split.validation;
+  // The validation images are scored once with the answers the model is
+  // published with; the anomaly study also needs the uncalibrated ones.
   const std::vector<int> good = GoodImages(data, split);
   const bool calibrate = options.defect_score == "calibrated";
+  std::optional<InspectorCalibration> calibration;
   if (IsSegmentation(options) && !good.empty() &&
       (calibrate || options.anomaly_study)) {
-    const InspectorCalibration calibration =
-        MeasureCalibration(data, good, model.module);
-    if (options.anomaly_study && !split.validation.empty()) {
-      result.anomaly = MeasureAnomaly(data, split, calibration, model.module);
-    }
-    if (calibrate) CalibrateSegmentationInspector(model.module, calibration);
+    calibration = MeasureCalibration(data, good, model.module);
   }
-  result.probabilities =
-      Probabilities(model.module, data.images, split.validation);
+  const bool studied =
+      calibration && options.anomaly_study && !split.validation.empty();
+  if (studied) {
+    result.probabilities =
+        Probabilities(model.module, data.images, split.validation);
+    result.anomaly = MeasureAnomaly(data, split, *calibration,
+                                    result.probabilities, model.module);
+  }
+  const bool calibrated = calibration && calibrate;
+  if (calibrated) CalibrateSegmentationInspector(model.module, *calibration);
+  if (calibrated || !studied) {
+    result.probabilities =
+        Probabilities(model.module, data.images, split.validation);
+  }
   result.seconds = progress.ElapsedSeconds();
   result.class_weights = balance.weights;
   result.module = std::move(model.module);
