@@ -7,11 +7,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "models/base/file_util.h"
+#include "models/train/model_artifacts.h"
 
 namespace lineserve::train {
 namespace {
@@ -64,6 +64,12 @@ std::optional<double> Number(const Json& j,
   const double value = node->get<double>();
   if (!std::isfinite(value)) return std::nullopt;
   return value;
+}
+
+// True only for a boolean true at `path`.
+bool Flag(const Json& j, const std::vector<const char*>& path) {
+  const Json* node = Find(j, path);
+  return node != nullptr && node->is_boolean() && node->get<bool>();
 }
 
 std::string Text(const Json& j, const std::vector<const char*>& path) {
@@ -679,12 +685,8 @@ std::string Comparison(const ReportedVersion& current,
   }
   const Json* gate = Find(current.metrics, {"quality_gate"});
   if (gate != nullptr && gate->is_object()) {
-    const bool passed = Find(*gate, {"passed"}) != nullptr &&
-                        (*gate)["passed"].is_boolean() &&
-                        (*gate)["passed"].get<bool>();
-    const bool forced = Find(*gate, {"forced"}) != nullptr &&
-                        (*gate)["forced"].is_boolean() &&
-                        (*gate)["forced"].get<bool>();
+    const bool passed = Flag(*gate, {"passed"});
+    const bool forced = Flag(*gate, {"forced"});
     const auto value = Number(*gate, {"value"});
     absl::StrAppend(
         &html, "<p id=\"quality-gate\" class=\"", passed ? "better" : "worse",
@@ -919,36 +921,22 @@ std::string FiguresInWords(const Json& m, const std::string& indent) {
 
 absl::StatusOr<std::string> WriteHtmlReport(const std::string& model_dir,
                                             int64_t version) {
-  namespace fs = std::filesystem;
-  const std::string model = fs::path(model_dir).filename().string();
+  const std::string model =
+      std::filesystem::path(model_dir).filename().string();
   auto read = [&](int64_t v) -> absl::StatusOr<ReportedVersion> {
-    const std::string path = absl::StrCat(model_dir, "/", v, "/metrics.json");
-    absl::StatusOr<std::string> text = ReadFile(path);
-    if (!text.ok()) return text.status();
-    Json metrics = Json::parse(*text, nullptr, false);
-    if (metrics.is_discarded() || !metrics.is_object()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": not a JSON object"));
-    }
-    return ReportedVersion{model, v, std::move(metrics)};
+    absl::StatusOr<Json> metrics =
+        ReadVersionMetrics(absl::StrCat(model_dir, "/", v));
+    if (!metrics.ok()) return metrics.status();
+    return ReportedVersion{model, v, std::move(*metrics)};
   };
   absl::StatusOr<ReportedVersion> current = read(version);
   if (!current.ok()) return current.status();
   // The newest earlier version with a readable metrics.json.
-  std::vector<int64_t> earlier;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
-    int64_t v = 0;
-    if (entry.is_directory() &&
-        absl::SimpleAtoi(entry.path().filename().string(), &v) && v > 0 &&
-        v < version) {
-      earlier.push_back(v);
-    }
-  }
-  std::sort(earlier.rbegin(), earlier.rend());
   std::optional<ReportedVersion> previous;
-  for (int64_t v : earlier) {
-    absl::StatusOr<ReportedVersion> candidate = read(v);
+  const std::vector<int64_t> versions = ModelVersions(model_dir);
+  for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+    if (*v >= version) continue;
+    absl::StatusOr<ReportedVersion> candidate = read(*v);
     if (candidate.ok()) {
       previous = std::move(*candidate);
       break;

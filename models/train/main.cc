@@ -23,7 +23,6 @@
 #include "absl/strings/str_split.h"
 #include "models/base/allocator.h"
 #include "models/base/command_line.h"
-#include "models/base/file_util.h"
 #include "models/base/version.h"
 #include "models/data/csv_table.h"
 #include "models/train/datagen_command.h"
@@ -307,22 +306,22 @@ int RunReport(const std::vector<std::string>& args) {
     const int64_t version = NextModelVersion(model.string()) - 1;
     if (version < 1) continue;
     const fs::path report = model / std::to_string(version) / "metrics.json";
-    auto text = ReadFile(report.string());
-    if (!text.ok()) {
-      std::cout << model.filename().string() << " v" << version
-                << ": no metrics.json\n";
-      continue;
-    }
-    const auto metrics = nlohmann::json::parse(*text, nullptr, false);
-    if (metrics.is_discarded()) {
-      std::cout << report.string() << ": not valid JSON\n";
+    const absl::StatusOr<nlohmann::json> metrics =
+        ReadVersionMetrics((model / std::to_string(version)).string());
+    if (!metrics.ok()) {
+      if (absl::IsNotFound(metrics.status())) {
+        std::cout << model.filename().string() << " v" << version
+                  << ": no metrics.json\n";
+      } else {
+        std::cout << metrics.status().message() << "\n";
+      }
       continue;
     }
     ++shown;
     if (!html) {
       std::cout << model.filename().string() << " v" << version << "  ("
                 << report.string() << ")\n";
-      std::cout << FiguresInWords(metrics, "    ");
+      std::cout << FiguresInWords(*metrics, "    ");
       continue;
     }
     absl::StatusOr<std::string> page = WriteHtmlReport(model.string(), version);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "models/base/file_util.h"
 #include "models/base/status_macros.h"
 #include "models/config/model_config.h"
 
@@ -18,18 +20,37 @@ namespace lineserve::train {
 namespace fs = std::filesystem;
 using lineserve::v1::ModelConfig;
 
-int64_t NextModelVersion(const std::string& model_dir) {
-  int64_t largest = 0;
+std::vector<int64_t> ModelVersions(const std::string& model_dir) {
+  std::vector<int64_t> versions;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
     int64_t version = 0;
     if (entry.is_directory() &&
         absl::SimpleAtoi(entry.path().filename().string(), &version) &&
-        version > largest) {
-      largest = version;
+        version > 0) {
+      versions.push_back(version);
     }
   }
-  return largest + 1;
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+int64_t NextModelVersion(const std::string& model_dir) {
+  const std::vector<int64_t> versions = ModelVersions(model_dir);
+  return versions.empty() ? 1 : versions.back() + 1;
+}
+
+absl::StatusOr<nlohmann::json> ReadVersionMetrics(
+    const std::string& version_dir) {
+  const std::string path = absl::StrCat(version_dir, "/metrics.json");
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  nlohmann::json metrics =
+      nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!metrics.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a JSON object"));
+  }
+  return metrics;
 }
 
 absl::StatusOr<VersionWriter> VersionWriter::Create(

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,8 +28,17 @@ struct TrainResult {
   std::string report_path;  // its HTML report (html_report.h)
 };
 
+// The numeric folder names (> 0) under model_dir, ascending; empty when
+// there are none or model_dir cannot be read.
+std::vector<int64_t> ModelVersions(const std::string& model_dir);
+
 // 1 + the largest numeric folder name under model_dir (1 when none).
 int64_t NextModelVersion(const std::string& model_dir);
+
+// A version folder's metrics.json: NOT_FOUND when it has none,
+// INVALID_ARGUMENT naming the file when it is not a JSON object.
+absl::StatusOr<nlohmann::json> ReadVersionMetrics(
+    const std::string& version_dir);
 
 // Owns a staging folder until Publish(); removes it when destroyed
 // unpublished. Not thread-safe; one trainer owns it.

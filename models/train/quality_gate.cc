@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "models/base/file_util.h"
+#include "models/train/model_artifacts.h"
 
 namespace lineserve::train {
 
@@ -65,12 +65,9 @@ std::optional<double> RecordedOutOfFoldFigure(const std::string& version_dir,
                                               const std::string& data_key,
                                               const std::string& data,
                                               const std::string& figure) {
-  absl::StatusOr<std::string> text =
-      ReadFile(absl::StrCat(version_dir, "/metrics.json"));
-  if (!text.ok()) return std::nullopt;
-  const nlohmann::json metrics =
-      nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (!metrics.is_object()) return std::nullopt;
+  const absl::StatusOr<nlohmann::json> read = ReadVersionMetrics(version_dir);
+  if (!read.ok()) return std::nullopt;
+  const nlohmann::json& metrics = *read;
   const nlohmann::json training = metrics.value("training", nlohmann::json());
   if (!training.is_object() ||
       training.value("published_on", "") != published_on ||
