@@ -167,8 +167,52 @@ std::vector<float> Gather(const torch::Tensor& x,
   return std::vector<float>(p, p + picked.numel());
 }
 
-// Gradient-boosted oblivious trees: strongest on small, noisy plant tables,
-// indifferent to feature scale, fitted in a fraction of a second.
+// One boosted ensemble per bagging member, all of one depth, each stopped
+// early on the early-stopping rows (when there are any).
+struct BaggedFit {
+  int depth = 0;
+  std::vector<TreeEnsemble> members;
+  std::vector<int> kept, fitted;
+  double early_stopping_loss = 0;   // members' mean
+  std::vector<double> first_curve;  // member 0's, for the log
+};
+
+absl::StatusOr<BaggedFit> FitBagged(const EfficiencyTrainOptions& options,
+                                    int depth, const std::vector<float>& fit_x,
+                                    const std::vector<float>& fit_y,
+                                    const std::vector<float>& val_x,
+                                    const std::vector<float>& val_y,
+                                    int width) {
+  BoostingOptions boosting = options.boosting;
+  boosting.depth = depth;
+  BaggedFit fit;
+  fit.depth = depth;
+  const int fit_rows = static_cast<int>(fit_y.size());
+  const int val_rows = static_cast<int>(val_y.size());
+  // Members differ in their seed, so in the rows each tree samples; each
+  // stops early on its own.
+  const int members = std::max(1, options.bagging);
+  for (int m = 0; m < members; ++m) {
+    boosting.seed = options.seed + 7919 * static_cast<uint64_t>(m);
+    BoostingReport report;
+    ASSIGN_OR_RETURN(
+        TreeEnsemble ensemble,
+        FitBoostedTrees(fit_x.data(), fit_rows, width, fit_y, val_x.data(),
+                        val_rows, val_y, boosting, &report));
+    fit.members.push_back(std::move(ensemble));
+    fit.kept.push_back(report.trees_kept);
+    fit.fitted.push_back(
+        val_rows == 0 ? report.trees_kept
+                      : static_cast<int>(report.validation_curve.size()));
+    fit.early_stopping_loss += report.best_validation_loss / members;
+    if (m == 0) fit.first_curve = report.validation_curve;
+  }
+  return fit;
+}
+
+// Gradient-boosted trees (depth-wise by default): strongest on small, noisy
+// plant tables, indifferent to feature scale, fitted in seconds. With
+// several candidate depths the early-stopping rows choose one.
 absl::StatusOr<torch::jit::Module> FitBoosting(
     const EfficiencyTrainOptions& options, const FitData& d,
     nlohmann::json& training, std::ostream& log) {
@@ -178,62 +222,66 @@ absl::StatusOr<torch::jit::Module> FitBoosting(
   std::vector<float> fit_y, val_y;
   for (int r : d.fit_rows) fit_y.push_back(static_cast<float>(d.y_values[r]));
   for (int r : d.val_rows) val_y.push_back(static_cast<float>(d.y_values[r]));
-  BoostingOptions boosting = options.boosting;
-  // Members differ in their seed, so in the rows each tree samples; each
-  // stops early on its own.
-  const int members = std::max(1, options.bagging);
-  std::vector<ObliviousEnsemble> ensembles;
-  std::vector<int> kept, fitted;
-  double early_stopping_loss = 0;
-  for (int m = 0; m < members; ++m) {
-    boosting.seed = options.seed + 7919 * static_cast<uint64_t>(m);
-    BoostingReport report;
-    ASSIGN_OR_RETURN(
-        ObliviousEnsemble ensemble,
-        FitObliviousBoosting(fit_x.data(), static_cast<int>(d.fit_rows.size()),
-                             width, fit_y, val_x.data(),
-                             static_cast<int>(d.val_rows.size()), val_y,
-                             boosting, &report));
-    ensembles.push_back(std::move(ensemble));
-    kept.push_back(report.trees_kept);
-    fitted.push_back(d.val_rows.empty()
-                         ? report.trees_kept
-                         : static_cast<int>(report.validation_curve.size()));
-    early_stopping_loss += report.best_validation_loss / members;
-    if (m == 0) {  // the first member's curve stands for the others'
-      const int curve = static_cast<int>(report.validation_curve.size());
-      const int step = std::max(1, curve / 10);
-      for (int t = step; t <= curve; t += step) {
-        log << absl::StrFormat("trees %4d  early-stopping %s %.4f", t,
-                               BoostingLossName(boosting.loss),
-                               report.validation_curve[t - 1])
-            << std::endl;
-      }
+  const bool early_stopped = !d.val_rows.empty();
+  if (!early_stopped && options.tree_depths.size() != 1) {
+    return absl::InvalidArgumentError(
+        "--tree-depth: several depths need early-stopping rows to choose "
+        "between them");
+  }
+  std::optional<BaggedFit> best;
+  nlohmann::json tried = nlohmann::json::object();
+  for (int depth : options.tree_depths) {
+    ASSIGN_OR_RETURN(BaggedFit fit, FitBagged(options, depth, fit_x, fit_y,
+                                              val_x, val_y, width));
+    if (options.tree_depths.size() > 1) {
+      log << absl::StrFormat("depth %d: early-stopping %s %.4f", depth,
+                             BoostingLossName(options.boosting.loss),
+                             fit.early_stopping_loss)
+          << std::endl;
+      tried[absl::StrCat(depth)] = fit.early_stopping_loss;
+    }
+    // Strictly lower: a tie keeps the shallower (earlier) depth.
+    if (!best || fit.early_stopping_loss < best->early_stopping_loss) {
+      best = std::move(fit);
     }
   }
-  const int mean_kept = static_cast<int>(
-      std::lround(std::accumulate(kept.begin(), kept.end(), 0.0) / members));
-  if (d.val_rows.empty()) {  // a fixed count, every tree kept
-    log << "fitted " << mean_kept << " trees"
+  const int curve = static_cast<int>(best->first_curve.size());
+  const int step = std::max(1, curve / 10);
+  for (int t = step; t <= curve; t += step) {
+    log << absl::StrFormat("trees %4d  early-stopping %s %.4f", t,
+                           BoostingLossName(options.boosting.loss),
+                           best->first_curve[t - 1])
+        << std::endl;
+  }
+  const int members = static_cast<int>(best->members.size());
+  const int mean_kept = static_cast<int>(std::lround(
+      std::accumulate(best->kept.begin(), best->kept.end(), 0.0) / members));
+  if (!early_stopped) {  // a fixed count, every tree kept
+    log << "fitted " << mean_kept << " trees of depth " << best->depth
         << (members > 1 ? absl::StrCat(" in each of ", members, " members")
                         : "")
         << std::endl;
   } else {
-    log << "kept " << absl::StrJoin(kept, ", ") << " of "
-        << absl::StrJoin(fitted, ", ") << " trees (best early-stopping loss "
-        << absl::StrFormat("%.4f", early_stopping_loss) << ")" << std::endl;
-    training["early_stopping_loss"] = early_stopping_loss;
+    log << "depth " << best->depth << ": kept "
+        << absl::StrJoin(best->kept, ", ") << " of "
+        << absl::StrJoin(best->fitted, ", ")
+        << " trees (best early-stopping loss "
+        << absl::StrFormat("%.4f", best->early_stopping_loss) << ")"
+        << std::endl;
+    training["early_stopping_loss"] = best->early_stopping_loss;
+    if (!tried.empty()) training["early_stopping_loss_by_depth"] = tried;
   }
   // Per member: the count the model trained on every row is given.
   training["trees"] = mean_kept;
   training["trees_fitted"] = static_cast<int>(std::lround(
-      std::accumulate(fitted.begin(), fitted.end(), 0.0) / members));
+      std::accumulate(best->fitted.begin(), best->fitted.end(), 0.0) /
+      members));
   training["bagging"] = members;
-  training["depth"] = boosting.depth;
-  training["shrinkage"] = boosting.learning_rate;
-  training["loss"] = BoostingLossName(boosting.loss);
-  const ObliviousEnsemble ensemble = AverageEnsembles(ensembles);
-  return BuildObliviousTreeModel(ensemble);
+  training["depth"] = best->depth;
+  training["tree_shape"] = TreeShapeName(options.boosting.shape);
+  training["shrinkage"] = options.boosting.learning_rate;
+  training["loss"] = BoostingLossName(options.boosting.loss);
+  return BuildTreeEnsembleModel(AverageEnsembles(best->members));
 }
 
 // The network's shape and its input scaling, fitted on the fit rows.
@@ -690,6 +738,7 @@ absl::StatusOr<CrossValidation> CrossValidate(
     }
     if (model->fitted.training.contains("trees")) {
       summary["trees"] = model->fitted.training["trees"];
+      summary["depth"] = model->fitted.training["depth"];
     }
     if (model->fitted.training.contains("best_epoch")) {
       summary["best_epoch"] = model->fitted.training["best_epoch"];
@@ -715,14 +764,33 @@ absl::StatusOr<CrossValidation> CrossValidate(
   return cv;
 }
 
-// The median of the folds' early-stopped tree counts (boosting) or best
-// epochs (mlp): the count the model trained on every row is given.
-int MedianCount(const CrossValidation& cv, const char* key) {
+// The median of the folds' early-stopped tree counts (boosting; only the
+// folds that chose `depth`) or best epochs (mlp): the count the model
+// trained on every row is given.
+int MedianCount(const CrossValidation& cv, const char* key,
+                std::optional<int> depth = std::nullopt) {
   std::vector<double> counts;
   for (const auto& summary : cv.summaries) {
+    if (depth && summary.value("depth", 0) != *depth) continue;
     if (summary.contains(key)) counts.push_back(summary[key].get<double>());
   }
   return std::max(1, static_cast<int>(std::lround(Median(counts))));
+}
+
+// The tree depth most folds chose; the shallowest of those tied.
+int MostChosenDepth(const CrossValidation& cv) {
+  std::map<int, int> votes;
+  for (const auto& summary : cv.summaries) {
+    if (summary.contains("depth")) ++votes[summary["depth"].get<int>()];
+  }
+  int depth = 0, most = 0;
+  for (const auto& [d, n] : votes) {  // ascending depth
+    if (n > most) {
+      depth = d;
+      most = n;
+    }
+  }
+  return depth;
 }
 
 // metrics.json: the out-of-fold figures (or the hold-out's) against the
@@ -852,6 +920,9 @@ absl::Status CheckOptions(const EfficiencyTrainOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--learner: \"", options.learner, "\" is not boosting or mlp"));
   }
+  if (options.tree_depths.empty()) {
+    return absl::InvalidArgumentError("--tree-depth: at least one depth");
+  }
   return absl::OkStatus();
 }
 
@@ -878,10 +949,13 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
     // Every row, at the count the folds' early stopping chose.
     EfficiencyTrainOptions final_options = options;
     if (options.learner == "boosting") {
-      final_options.boosting.max_trees = MedianCount(cv, "trees");
+      final_options.tree_depths = {MostChosenDepth(cv)};
+      final_options.boosting.max_trees =
+          MedianCount(cv, "trees", final_options.tree_depths.front());
       final_options.boosting.early_stopping_rounds = 0;
-      log << "all rows: " << final_options.boosting.max_trees
-          << " trees (the folds' median)" << std::endl;
+      log << "all rows: depth " << final_options.tree_depths.front()
+          << " (most folds' choice), " << final_options.boosting.max_trees
+          << " trees (the median of those folds)" << std::endl;
     } else {
       final_options.max_epochs = MedianCount(cv, "best_epoch");
       log << "all rows: " << final_options.max_epochs
@@ -892,7 +966,9 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
     ASSIGN_OR_RETURN(published, FitRows(final_options, rows, every_row,
                                         /*early_stopping=*/0.0, log));
     published->fitted.training["chosen_on"] =
-        "median of the folds' early-stopped counts";
+        options.learner == "boosting"
+            ? "depth most folds chose, median of their early-stopped counts"
+            : "median of the folds' early-stopped counts";
   } else {
     published = std::move(cv.models.front());
   }

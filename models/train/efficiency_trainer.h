@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "models/train/oblivious_boosting.h"
 #include "models/train/quality_trainer.h"
+#include "models/train/tree_boosting.h"
 
 namespace lineserve::train {
 
@@ -42,11 +42,22 @@ struct EfficiencyTrainOptions {
   //           mlp) the median of the folds' early-stopped counts;
   //   "fold"  the first fold's model (no extra training).
   std::string publish = "all";
-  // "boosting" (gradient-boosted oblivious trees) or "mlp" (an ensemble of
-  // small networks with the scaling baked in).
+  // "boosting" (gradient-boosted trees) or "mlp" (an ensemble of small
+  // networks with the scaling baked in).
   std::string learner = "boosting";
-  // Used by the "boosting" learner; its seed is taken from `seed`.
-  BoostingOptions boosting;
+  // Used by the "boosting" learner; its seed is taken from `seed` and its
+  // depth from `tree_depths`.
+  BoostingOptions boosting = [] {
+    BoostingOptions o;
+    o.shape = TreeShape::kDepthwise;
+    return o;
+  }();
+  // Boosting: the tree depths to try. With more than one, each fold fits
+  // every depth and keeps the one with the lowest loss on its
+  // early-stopping rows (the rows that also choose its tree count, never
+  // its test rows); the published model takes the depth most folds chose
+  // (the shallower on a tie).
+  std::vector<int> tree_depths = {4, 5, 6};
   // Boosting: this many ensembles, each from its own seed (so its own row
   // samples), averaged into the model.
   int bagging = 5;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "models/base/file_util.h"
 #include "models/train/model_artifacts.h"
 
@@ -576,8 +577,12 @@ std::string CrossValidationTable(const Json& m) {
   }
   std::string html =
       "<table id=\"folds\" class=\"figures\">\n<tr><th>fold</th>";
+  // Long names (baseline_targeted_productivity_mae) may break after an
+  // underscore, so that a table of many figures still fits the page.
   for (const std::string& key : keys) {
-    absl::StrAppend(&html, "<th>", Escape(key), "</th>");
+    absl::StrAppend(&html, "<th>",
+                    absl::StrReplaceAll(Escape(key), {{"_", "_<wbr>"}}),
+                    "</th>");
   }
   html += "</tr>\n";
   auto cell = [](const Json& row, const std::string& key) {
@@ -593,7 +598,7 @@ std::string CrossValidationTable(const Json& m) {
   }
   html += "<tr class=\"total\"><td>mean &plusmn; std</td>";
   for (const std::string& key : keys) {
-    absl::StrAppend(&html, "<td>", cell(*mean, key), " &plusmn; ",
+    absl::StrAppend(&html, "<td>", cell(*mean, key), "<br>&plusmn;&nbsp;",
                     cell(*spread, key), "</td>");
   }
   return html + "</tr>\n</table>\n";

@@ -66,6 +66,18 @@ void SetTorchThreads(int threads) {
             << std::endl;
 }
 
+// Stores a parsed flag value, or says why it is not one (false).
+template <typename T>
+bool ParseChoice(const char* flag, absl::StatusOr<T> parsed, T* out) {
+  if (!parsed.ok()) {
+    std::cerr << "lineserve-train: --" << flag << ": "
+              << parsed.status().message() << "\n";
+    return false;
+  }
+  *out = *parsed;
+  return true;
+}
+
 bool ParseInts(const std::string& text, std::vector<int>* out) {
   out->clear();
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
@@ -208,11 +220,18 @@ int RunEfficiency(const std::vector<std::string>& args) {
   cli.AddDouble("validation-fraction", &o.validation_fraction,
                 "share of the other rows used for early stopping");
   cli.AddString("learner", &o.learner,
-                "boosting (gradient-boosted oblivious trees) or mlp");
+                "boosting (gradient-boosted trees) or mlp");
   std::string loss = BoostingLossName(o.boosting.loss);
+  std::string shape = TreeShapeName(o.boosting.shape);
   cli.AddInt("trees", &o.boosting.max_trees,
              "boosting: most trees; early stopping keeps the best count");
-  cli.AddInt("tree-depth", &o.boosting.depth, "boosting: levels per tree");
+  std::string depths = absl::StrJoin(o.tree_depths, ",");
+  cli.AddString("tree-depth", &depths,
+                "boosting: levels per tree; with several (4,5,6), each fold's "
+                "early-stopping rows choose");
+  cli.AddString("tree-shape", &shape,
+                "boosting: oblivious (one test per level) or depthwise (one "
+                "per node)");
   cli.AddInt("bagging", &o.bagging,
              "boosting: ensembles from different seeds, averaged");
   cli.AddDouble("shrinkage", &o.boosting.learning_rate,
@@ -233,6 +252,10 @@ int RunEfficiency(const std::vector<std::string>& args) {
     std::cerr << "lineserve-train: --hidden: expected positive integers\n";
     return 2;
   }
+  if (!ParseInts(depths, &o.tree_depths)) {
+    std::cerr << "lineserve-train: --tree-depth: expected positive integers\n";
+    return 2;
+  }
   if (!delimiter.empty()) {
     absl::StatusOr<char> parsed = data::ParseDelimiter(delimiter);
     if (!parsed.ok()) {
@@ -242,11 +265,8 @@ int RunEfficiency(const std::vector<std::string>& args) {
     }
     o.delimiter = *parsed;
   }
-  if (auto parsed = ParseBoostingLoss(loss); parsed.ok()) {
-    o.boosting.loss = *parsed;
-  } else {
-    std::cerr << "lineserve-train: --loss: " << parsed.status().message()
-              << "\n";
+  if (!ParseChoice("loss", ParseBoostingLoss(loss), &o.boosting.loss) ||
+      !ParseChoice("tree-shape", ParseTreeShape(shape), &o.boosting.shape)) {
     return 2;
   }
   SetTorchThreads(threads);

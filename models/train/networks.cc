@@ -324,47 +324,73 @@ torch::jit::Module BuildTabularMlp(const TabularMlpOptions& options) {
   return m;
 }
 
-torch::jit::Module BuildObliviousTreeModel(const ObliviousEnsemble& ensemble) {
-  torch::jit::Module m("LineserveObliviousTrees");
+torch::jit::Module BuildTreeEnsembleModel(const TreeEnsemble& ensemble) {
+  const bool oblivious = ensemble.shape == TreeShape::kOblivious;
+  torch::jit::Module m(oblivious ? "LineserveObliviousTrees"
+                                 : "LineserveDepthwiseTrees");
   m.register_attribute("training", c10::BoolType::get(), false);
-  const int64_t depth = std::max(1, ensemble.depth);
+  TreeEnsemble e = ensemble;
+  e.depth = std::max(1, e.depth);
+  const int64_t depth = e.depth;
   const int64_t leaves = int64_t{1} << depth;
-  std::vector<int64_t> features(ensemble.split_features.begin(),
-                                ensemble.split_features.end());
-  std::vector<float> thresholds = ensemble.split_thresholds;
-  std::vector<float> values = ensemble.leaf_values;
-  int64_t trees = ensemble.num_trees();
-  if (trees == 0) {
+  const int64_t per_tree = e.splits_per_tree();
+  if (e.num_trees() == 0) {
     // No tree helped: one tree that never splits and adds nothing keeps
     // the tensor shapes non-empty; the model answers the bias.
-    trees = 1;
-    features.assign(depth, 0);
-    thresholds.assign(depth, std::numeric_limits<float>::infinity());
-    values.assign(leaves, 0.0f);
+    e.split_features.assign(per_tree, 0);
+    e.split_thresholds.assign(per_tree, std::numeric_limits<float>::infinity());
+    e.leaf_values.assign(leaves, 0.0f);
   }
+  const int64_t trees = e.num_trees();
+  std::vector<int64_t> features(e.split_features.begin(),
+                                e.split_features.end());
   std::vector<int64_t> powers(depth);
   for (int64_t j = 0; j < depth; ++j) powers[j] = int64_t{1} << j;
-  std::vector<int64_t> offsets(trees);
-  for (int64_t t = 0; t < trees; ++t) offsets[t] = t * leaves;
-
+  std::vector<int64_t> leaf_offsets(trees), split_offsets(trees);
+  for (int64_t t = 0; t < trees; ++t) {
+    leaf_offsets[t] = t * leaves;
+    split_offsets[t] = t * per_tree;
+  }
   m.register_buffer("split_features", torch::tensor(features));
-  m.register_buffer("split_thresholds",
-                    torch::tensor(thresholds).view({trees, depth}));
   m.register_buffer("level_bits", torch::tensor(powers));
-  m.register_buffer("tree_offsets", torch::tensor(offsets));
-  m.register_buffer("leaf_values", torch::tensor(values));
-  m.register_buffer("bias", torch::tensor({ensemble.bias}));
-  m.define(absl::StrCat(R"(
+  m.register_buffer("tree_offsets", torch::tensor(leaf_offsets));
+  m.register_buffer("leaf_values", torch::tensor(e.leaf_values));
+  m.register_buffer("bias", torch::tensor({e.bias}));
+  const std::string sum_leaves = absl::StrCat(R"(
+    picked = torch.index_select(self.leaf_values, 0, leaf.view(-1)).view(b, )",
+                                              trees, R"()
+    return picked.sum(1, keepdim=True) + self.bias
+)");
+  if (oblivious) {
+    m.register_buffer("split_thresholds",
+                      torch::tensor(e.split_thresholds).view({trees, depth}));
+    m.define(absl::StrCat(R"(
 def forward(self, x):
     b = x.size(0)
     compared = torch.index_select(x, 1, self.split_features).view(b, )",
-                        trees, ", ", depth, R"()
+                          trees, ", ", depth, R"()
     bits = (compared > self.split_thresholds).long()
-    leaf = (bits * self.level_bits).sum(2) + self.tree_offsets
-    picked = torch.index_select(self.leaf_values, 0, leaf.view(-1)).view(b, )",
-                        trees, R"()
-    return picked.sum(1, keepdim=True) + self.bias
-)"));
+    leaf = (bits * self.level_bits).sum(2) + self.tree_offsets)",
+                          sum_leaves));
+    return m;
+  }
+  // Depth-wise: the test of level j for a row at path p of tree t is split
+  // t * per_tree + (2^j - 1) + p (tree_boosting.h).
+  m.register_buffer("split_thresholds", torch::tensor(e.split_thresholds));
+  m.register_buffer("split_offsets", torch::tensor(split_offsets));
+  m.define(absl::StrCat(R"(
+def forward(self, x):
+    b = x.size(0)
+    path = torch.zeros_like(self.split_offsets).repeat(b, 1)
+    for j in range()",
+                        depth, R"():
+        bit = int(self.level_bits[j])
+        test = self.split_offsets + (bit - 1) + path
+        feature = torch.take(self.split_features, test)
+        passed = torch.gather(x, 1, feature) > torch.take(self.split_thresholds, test)
+        path = path + passed.long() * bit
+    leaf = path + self.tree_offsets)",
+                        sum_leaves));
   return m;
 }
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "models/train/oblivious_boosting.h"
+#include "models/train/tree_boosting.h"
 
 namespace lineserve::train {
 
@@ -136,12 +136,13 @@ struct TabularMlpOptions {
 // Input [B, inputs] float; output [B, 1].
 torch::jit::Module BuildTabularMlp(const TabularMlpOptions& options);
 
-// The boosted oblivious trees as tensors, evaluated for a whole batch at
-// once: each tree's leaf index is built from its level comparisons, leaf
-// values are gathered and summed. Input [B, num_features] raw features (trees
-// need no scaling); output [B, 1]. Matches ensemble.Predict() up to float
-// summation order.
-torch::jit::Module BuildObliviousTreeModel(const ObliviousEnsemble& ensemble);
+// The boosted trees as tensors, evaluated for a whole batch at once: each
+// tree's leaf index is built from its level comparisons (oblivious: all
+// levels' tests in one gather; depth-wise: level by level, each row's test
+// picked by the bits so far), leaf values are gathered and summed. Input [B,
+// num_features] raw features (trees need no scaling); output [B, 1]. Matches
+// ensemble.Predict() up to float summation order.
+torch::jit::Module BuildTreeEnsembleModel(const TreeEnsemble& ensemble);
 
 // The image scores of a forward() result: the result itself, or the first
 // element of a tuple (a model that also returns its defect map).

@@ -108,7 +108,7 @@ TEST(HtmlReportTest, QualityReportDrawsCurvesMatrixAndPerClassFigures) {
   EXPECT_THAT(html, HasSubstr("crack&lt;b&gt;"));
   EXPECT_THAT(html, Not(HasSubstr("crack<b>")));
   // Cross-validation with its spread; no previous version.
-  EXPECT_THAT(html, HasSubstr("0.88 &plusmn; 0.04"));
+  EXPECT_THAT(html, HasSubstr("0.88<br>&plusmn;&nbsp;0.04"));
   EXPECT_THAT(html, HasSubstr("The first version of this model"));
   EXPECT_THAT(html, Not(HasSubstr("residual-plot")));
 }

@@ -10,7 +10,9 @@
 namespace lineserve::train {
 namespace {
 
-TEST(NetworksTest, TreeModelAnswersAsTheFittedEnsemble) {
+class TreeModelTest : public ::testing::TestWithParam<TreeShape> {};
+
+TEST_P(TreeModelTest, AnswersAsTheFittedEnsemble) {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const int rows = 300, cols = 3;
@@ -22,12 +24,13 @@ TEST(NetworksTest, TreeModelAnswersAsTheFittedEnsemble) {
   BoostingOptions options;
   options.max_trees = 40;
   options.depth = 3;
-  auto ensemble = FitObliviousBoosting(x.data(), rows, cols, y, nullptr, 0, {},
-                                       options, nullptr);
+  options.shape = GetParam();
+  auto ensemble = FitBoostedTrees(x.data(), rows, cols, y, nullptr, 0, {},
+                                  options, nullptr);
   ASSERT_TRUE(ensemble.ok()) << ensemble.status();
   ASSERT_EQ(ensemble->num_trees(), 40);
 
-  torch::jit::Module module = BuildObliviousTreeModel(*ensemble);
+  torch::jit::Module module = BuildTreeEnsembleModel(*ensemble);
   torch::NoGradGuard no_grad;
   torch::Tensor input = torch::from_blob(x.data(), {rows, cols});
   torch::Tensor out = module.forward({input}).toTensor();
@@ -38,15 +41,50 @@ TEST(NetworksTest, TreeModelAnswersAsTheFittedEnsemble) {
   }
 }
 
-TEST(NetworksTest, EmptyTreeEnsembleAnswersItsBias) {
-  ObliviousEnsemble empty;
+TEST_P(TreeModelTest, EmptyEnsembleAnswersItsBias) {
+  TreeEnsemble empty;
   empty.num_features = 2;
   empty.depth = 2;
+  empty.shape = GetParam();
   empty.bias = 0.75f;
-  torch::jit::Module module = BuildObliviousTreeModel(empty);
+  torch::jit::Module module = BuildTreeEnsembleModel(empty);
   torch::Tensor out = module.forward({torch::zeros({3, 2})}).toTensor();
   EXPECT_TRUE(torch::allclose(out, torch::full({3, 1}, 0.75f)));
 }
+
+// A depth-wise tree written by hand: each row's second test depends on its
+// first answer, which the exported model must follow as Predict does.
+TEST(NetworksTest, DepthwiseModelFollowsEachRowsPath) {
+  TreeEnsemble e;
+  e.num_features = 3;
+  e.depth = 2;
+  e.shape = TreeShape::kDepthwise;
+  e.bias = 1;
+  // Root: x0 > 0; left child (bit 0 clear): x1 > 5; right child: x2 > -5.
+  e.split_features = {0, 1, 2};
+  e.split_thresholds = {0.0f, 5.0f, -5.0f};
+  e.leaf_values = {10, 20, 30, 40};
+  std::vector<float> x = {-1, 0, 0,  /* leaf 0 */
+                          1,  0, -9, /* leaf 1 */
+                          -1, 9, 0,  /* leaf 2 */
+                          1,  0, 0}; /* leaf 3 */
+  torch::jit::Module module = BuildTreeEnsembleModel(e);
+  torch::NoGradGuard no_grad;
+  torch::Tensor out =
+      module.forward({torch::from_blob(x.data(), {4, 3})}).toTensor();
+  const float expected[] = {11, 21, 31, 41};
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_FLOAT_EQ(e.Predict(&x[r * 3]), expected[r]) << "row " << r;
+    EXPECT_FLOAT_EQ(out[r][0].item<float>(), expected[r]) << "row " << r;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, TreeModelTest,
+                         ::testing::Values(TreeShape::kOblivious,
+                                           TreeShape::kDepthwise),
+                         [](const auto& info) {
+                           return std::string(TreeShapeName(info.param));
+                         });
 
 TEST(NetworksTest, MlpTrainsMembersApartAndAnswersTheirMean) {
   TabularMlpOptions options;

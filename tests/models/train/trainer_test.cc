@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -592,16 +593,35 @@ TEST(TrainerTest, EfficiencyCrossValidatesAndPublishesAModelOfEveryRow) {
   EXPECT_EQ(metrics["training"]["published_on"], "all_rows");
   const auto& folds = metrics["cross_validation"]["folds"];
   ASSERT_EQ(folds.size(), 5u);
-  std::vector<int> trees;
+  // Each fold's early-stopping rows chose its depth among 4, 5 and 6; the
+  // published model has the depth most folds chose (the shallower on a
+  // tie) and the median tree count of those folds.
+  std::map<int, std::vector<int>> trees_by_depth;
   for (const auto& fold : folds) {
-    for (const char* key : {"mae", "rmse", "r2", "baseline_training_mean_mae",
-                            "baseline_targeted_productivity_mae", "trees"}) {
+    for (const char* key :
+         {"mae", "rmse", "r2", "baseline_training_mean_mae",
+          "baseline_targeted_productivity_mae", "trees", "depth"}) {
       EXPECT_TRUE(fold.contains(key)) << key;
     }
-    trees.push_back(fold["trees"].get<int>());
+    const int depth = fold["depth"].get<int>();
+    EXPECT_TRUE(depth == 4 || depth == 5 || depth == 6) << depth;
+    trees_by_depth[depth].push_back(fold["trees"].get<int>());
   }
+  int chosen = 0;
+  for (const auto& [depth, trees] : trees_by_depth) {
+    if (chosen == 0 || trees.size() > trees_by_depth[chosen].size()) {
+      chosen = depth;
+    }
+  }
+  std::vector<int> trees = trees_by_depth[chosen];
   std::sort(trees.begin(), trees.end());
-  EXPECT_EQ(metrics["training"]["trees"], std::max(1, trees[2]));
+  const size_t n = trees.size();
+  const double median =
+      n % 2 ? trees[n / 2] : 0.5 * (trees[n / 2 - 1] + trees[n / 2]);
+  EXPECT_EQ(metrics["training"]["depth"], chosen);
+  EXPECT_EQ(metrics["training"]["tree_shape"], "depthwise");
+  EXPECT_EQ(metrics["training"]["trees"],
+            std::max(1, static_cast<int>(std::lround(median))));
   EXPECT_EQ(metrics["training"]["trees_fitted"], metrics["training"]["trees"]);
   EXPECT_TRUE(metrics["cross_validation"]["mean"].contains("mae"));
   EXPECT_LT(metrics["mae"].get<double>(),

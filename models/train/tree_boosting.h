@@ -1,24 +1,34 @@
-// Gradient boosting of oblivious decision trees for tabular regression.
+// Gradient boosting of decision trees of a fixed depth for tabular
+// regression, in two shapes.
 //
-// An oblivious tree (CatBoost's symmetric tree) uses one (feature, threshold)
-// test per level, shared by every node of that level, so a tree of depth d
-// is d tests and 2^d leaves and the leaf a row lands in is a d-bit number:
+// An oblivious tree (CatBoost's symmetric tree) uses one (feature,
+// threshold) test per level, shared by every node of that level. A
+// depth-wise tree (the classic CART shape) gives every node its own test.
+// Either way a tree of depth d has 2^d leaves, bit j of a row's leaf number
+// is set when the row passes the test it meets at level j, and the test a
+// row meets at level j is
 //
-//   leaf(t, x) = sum_j ((x[split_features[t*d + j]] >
-//                        split_thresholds[t*d + j]) << j)
+//   oblivious: split[t * d + j]
+//   depthwise: split[t * (2^d - 1) + (2^j - 1) + (leaf & (2^j - 1))]
+//
+// (the depth-wise tree stored level by level, each level's nodes numbered
+// by the bits of the path to them), so
+//
+//   leaf(t, x) = sum_j ((x[split_features[s_j]] > split_thresholds[s_j]) << j)
 //   prediction = bias + sum_t leaf_values[t * 2^d + leaf(t, x)]
 //
 // That arithmetic is all a model needs at serving time, which is why the
-// exporter can turn an ObliviousEnsemble into a handful of TorchScript
-// tensors; the array layout below is the contract it relies on.
+// exporter can turn a TreeEnsemble into a handful of TorchScript tensors;
+// the array layout above is the contract it relies on. A node that splits
+// nothing has threshold +inf: every row takes bit 0.
 //
 // Fitting is single-threaded, deterministic for a given seed and input (on
 // every standard library), and never throws: bad inputs and options come
 // back as INVALID_ARGUMENT naming the culprit. The caller keeps ownership of
 // every input; the returned ensemble owns its arrays and is immutable data,
 // safe to Predict from any number of threads.
-#ifndef LINESERVE_MODELS_TRAIN_OBLIVIOUS_BOOSTING_H_
-#define LINESERVE_MODELS_TRAIN_OBLIVIOUS_BOOSTING_H_
+#ifndef LINESERVE_MODELS_TRAIN_TREE_BOOSTING_H_
+#define LINESERVE_MODELS_TRAIN_TREE_BOOSTING_H_
 
 #include <cstdint>
 #include <vector>
@@ -41,6 +51,19 @@ enum class BoostingLoss {
 absl::StatusOr<BoostingLoss> ParseBoostingLoss(absl::string_view name);
 const char* BoostingLossName(BoostingLoss loss);
 
+enum class TreeShape {
+  // One test per level: few parameters, hard to overfit, the default.
+  kOblivious,
+  // One test per node, each chosen for the rows that reach it. Only splits
+  // that leave min_rows_per_leaf rows on both sides and improve the node
+  // are made.
+  kDepthwise,
+};
+
+// "oblivious" or "depthwise" (any case); INVALID_ARGUMENT otherwise.
+absl::StatusOr<TreeShape> ParseTreeShape(absl::string_view name);
+const char* TreeShapeName(TreeShape shape);
+
 struct BoostingOptions {
   // Upper bound on the number of trees; early stopping picks the count.
   int max_trees = 500;
@@ -62,20 +85,22 @@ struct BoostingOptions {
   // (0, 1].
   double row_subsample = 0.8;
   BoostingLoss loss = BoostingLoss::kL1;
+  TreeShape shape = TreeShape::kOblivious;
   // Stop once the validation loss has not improved for this many trees and
   // keep the best prefix. 0 disables early stopping (all max_trees kept).
   int early_stopping_rounds = 50;
   uint64_t seed = 1;
 };
 
-struct ObliviousEnsemble {
+struct TreeEnsemble {
   int num_features = 0;
   int depth = 0;
+  TreeShape shape = TreeShape::kOblivious;
   // Prediction before any tree: the training median (L1) or mean (L2).
   float bias = 0.0f;
-  // num_trees() * depth entries; level j of tree t is at [t * depth + j].
-  // Level j contributes bit j (value 1 << j) of the leaf index, set when
-  // x[feature] > threshold (so NaN sets no bit).
+  // num_trees() * splits_per_tree() entries, tree t's at
+  // [t * splits_per_tree(), ...) in the order the file comment gives. A
+  // test sets its bit when x[feature] > threshold (so NaN sets no bit).
   std::vector<int32_t> split_features;
   std::vector<float> split_thresholds;
   // num_trees() * 2^depth entries, tree t's leaves at [t << depth, ...),
@@ -84,6 +109,11 @@ struct ObliviousEnsemble {
   std::vector<float> leaf_values;
 
   int num_trees() const;
+  // depth (oblivious) or 2^depth - 1 (depthwise).
+  int splits_per_tree() const;
+  // Where in a tree's splits the test at `level` is for a row whose leaf
+  // bits below `level` are `path`.
+  int SplitAt(int level, uint32_t path) const;
   // `row` holds num_features floats. Sums in double, returns float.
   float Predict(const float* row) const;
 };
@@ -103,19 +133,20 @@ struct BoostingReport {
 // ensemble: every member's trees, leaf values divided by the member count,
 // and the mean bias, so Predict() is the mean of the members' predictions
 // (up to float rounding). Empty input: an empty ensemble.
-ObliviousEnsemble AverageEnsembles(
-    const std::vector<ObliviousEnsemble>& members);
+TreeEnsemble AverageEnsembles(const std::vector<TreeEnsemble>& members);
 
 // Fits an ensemble to `rows` x `cols` row-major features `x` and targets
 // `y` (y.size() == rows). The validation rows (`val_x`, `val_rows` x `cols`,
 // `val_y`) only decide when to stop; with val_rows == 0 (val_x may then be
 // null) all max_trees are kept. All values must be finite. `report` may be
 // null.
-absl::StatusOr<ObliviousEnsemble> FitObliviousBoosting(
-    const float* x, int rows, int cols, const std::vector<float>& y,
-    const float* val_x, int val_rows, const std::vector<float>& val_y,
-    const BoostingOptions& options, BoostingReport* report);
+absl::StatusOr<TreeEnsemble> FitBoostedTrees(const float* x, int rows, int cols,
+                                             const std::vector<float>& y,
+                                             const float* val_x, int val_rows,
+                                             const std::vector<float>& val_y,
+                                             const BoostingOptions& options,
+                                             BoostingReport* report);
 
 }  // namespace lineserve::train
 
-#endif  // LINESERVE_MODELS_TRAIN_OBLIVIOUS_BOOSTING_H_
+#endif  // LINESERVE_MODELS_TRAIN_TREE_BOOSTING_H_

@@ -1,4 +1,4 @@
-#include "models/train/oblivious_boosting.h"
+#include "models/train/tree_boosting.h"
 
 #include <cmath>
 #include <cstdint>
@@ -43,28 +43,27 @@ Data Make(int rows, int cols, uint64_t seed, F f) {
   return d;
 }
 
-double Mae(const ObliviousEnsemble& e, const Data& d) {
+double Mae(const TreeEnsemble& e, const Data& d) {
   double sum = 0;
   for (int i = 0; i < d.rows; ++i)
     sum += std::fabs(e.Predict(d.row(i)) - d.y[i]);
   return sum / d.rows;
 }
 
-absl::StatusOr<ObliviousEnsemble> Fit(const Data& train, const Data* val,
-                                      const BoostingOptions& o,
-                                      BoostingReport* report = nullptr) {
+absl::StatusOr<TreeEnsemble> Fit(const Data& train, const Data* val,
+                                 const BoostingOptions& o,
+                                 BoostingReport* report = nullptr) {
   static const std::vector<float> kNone;
-  return FitObliviousBoosting(train.x.data(), train.rows, train.cols, train.y,
-                              val ? val->x.data() : nullptr,
-                              val ? val->rows : 0, val ? val->y : kNone, o,
-                              report);
+  return FitBoostedTrees(train.x.data(), train.rows, train.cols, train.y,
+                         val ? val->x.data() : nullptr, val ? val->rows : 0,
+                         val ? val->y : kNone, o, report);
 }
 
 float Step(const float* r, std::mt19937_64&) {
   return r[0] < 0.3f ? 0.2f : (r[0] < 0.7f ? 1.0f : 0.5f);
 }
 
-TEST(ObliviousBoostingTest, FitsAStepFunctionNearlyExactly) {
+TEST(TreeBoostingTest, FitsAStepFunctionNearlyExactly) {
   // 200 distinct values and 255 bins: every gap between training values is
   // a candidate, so both steps can be cut exactly.
   const Data train = Make(200, 1, 1, Step);
@@ -87,7 +86,7 @@ TEST(ObliviousBoostingTest, FitsAStepFunctionNearlyExactly) {
   EXPECT_LT(Mae(*e, test), 0.02);
 }
 
-TEST(ObliviousBoostingTest, SplitsOnTheInformativeFeatureNotNoise) {
+TEST(TreeBoostingTest, SplitsOnTheInformativeFeatureNotNoise) {
   // Column 0 is noise, column 1 decides y.
   const auto f = [](const float* r, std::mt19937_64&) {
     return r[1] > 0.5f ? 1.0f : 0.0f;
@@ -109,7 +108,7 @@ TEST(ObliviousBoostingTest, SplitsOnTheInformativeFeatureNotNoise) {
   EXPECT_LT(Mae(*e, test), 0.05);
 }
 
-TEST(ObliviousBoostingTest, L1ShrugsOffOutliersThatPullL2) {
+TEST(TreeBoostingTest, L1ShrugsOffOutliersThatPullL2) {
   // y = x0 plus, on every 10th row, a huge positive error.
   std::mt19937_64 rng(5);
   Data train;
@@ -140,7 +139,7 @@ TEST(ObliviousBoostingTest, L1ShrugsOffOutliersThatPullL2) {
   EXPECT_LT(l1_mae * 20, l2_mae);
 }
 
-TEST(ObliviousBoostingTest, EarlyStoppingKeepsTheBestPrefix) {
+TEST(TreeBoostingTest, EarlyStoppingKeepsTheBestPrefix) {
   // The target is pure noise, so validation stops improving at once.
   const auto noise = [](const float*, std::mt19937_64& rng) {
     return static_cast<float>(Uniform(rng));
@@ -172,7 +171,7 @@ TEST(ObliviousBoostingTest, EarlyStoppingKeepsTheBestPrefix) {
             static_cast<size_t>(report.trees_kept) * o.depth);
 }
 
-TEST(ObliviousBoostingTest, WithoutValidationKeepsEveryTree) {
+TEST(TreeBoostingTest, WithoutValidationKeepsEveryTree) {
   const Data train = Make(100, 2, 9, Step);
   BoostingOptions o;
   o.max_trees = 30;
@@ -188,8 +187,8 @@ TEST(ObliviousBoostingTest, WithoutValidationKeepsEveryTree) {
 // The exporter's contract, on arrays written by hand: level j of tree t is
 // entry t*depth+j and sets bit j when x > threshold; leaves of tree t start
 // at t << depth.
-TEST(ObliviousBoostingTest, PredictFollowsTheDocumentedLayout) {
-  ObliviousEnsemble e;
+TEST(TreeBoostingTest, PredictFollowsTheDocumentedLayout) {
+  TreeEnsemble e;
   e.num_features = 3;
   e.depth = 2;
   e.bias = 10;
@@ -209,20 +208,120 @@ TEST(ObliviousBoostingTest, PredictFollowsTheDocumentedLayout) {
   EXPECT_FLOAT_EQ(e.Predict(d), 10 + 1 + 200);
 }
 
-TEST(ObliviousBoostingTest, AveragedEnsemblePredictsTheMembersMean) {
+TEST(TreeBoostingTest, DepthwisePredictFollowsTheDocumentedLayout) {
+  TreeEnsemble e;
+  e.num_features = 2;
+  e.depth = 2;
+  e.shape = TreeShape::kDepthwise;
+  e.bias = 0;
+  ASSERT_EQ(e.splits_per_tree(), 3);
+  // Root x0 > .5; at level 1 the node for path 0 tests x1 > .5 and the node
+  // for path 1 (bit 0 set) tests x1 > .8.
+  e.split_features = {0, 1, 1};
+  e.split_thresholds = {0.5f, 0.5f, 0.8f};
+  e.leaf_values = {1, 2, 3, 4};
+  ASSERT_EQ(e.num_trees(), 1);
+  EXPECT_EQ(e.SplitAt(0, 0), 0);
+  EXPECT_EQ(e.SplitAt(1, 0), 1);
+  EXPECT_EQ(e.SplitAt(1, 1), 2);
+  const float a[] = {0, 0.6f};  // path 0, x1 > .5: leaf 2
+  const float b[] = {1, 0.6f};  // path 1, x1 <= .8: leaf 1
+  const float c[] = {1, 0.9f};  // path 1, x1 > .8: leaf 3
+  const float d[] = {0, 0};     // leaf 0
+  EXPECT_FLOAT_EQ(e.Predict(a), 3);
+  EXPECT_FLOAT_EQ(e.Predict(b), 2);
+  EXPECT_FLOAT_EQ(e.Predict(c), 4);
+  EXPECT_FLOAT_EQ(e.Predict(d), 1);
+}
+
+// y depends on x0, and then on x1 left of x0 = .5 and on x2 right of it:
+// one depth-wise tree of two levels can say so, an oblivious one cannot (its
+// second level tests one feature on both sides). L2, so that a tree splits
+// on the residuals themselves, not on their signs.
+TEST(TreeBoostingTest, DepthwiseTreesLearnWhatEachBranchNeeds) {
+  const auto f = [](const float* r, std::mt19937_64&) {
+    return r[0] > 0.5f ? (r[2] > 0.5f ? 3.0f : 2.0f)
+                       : (r[1] > 0.5f ? 1.0f : 0.0f);
+  };
+  const Data train = Make(600, 3, 31, f);
+  const Data test = Make(300, 3, 32, f);
+  BoostingOptions o;
+  o.depth = 2;
+  o.max_trees = 1;
+  o.learning_rate = 1.0;
+  o.l2_leaf = 0;
+  o.row_subsample = 1.0;
+  o.loss = BoostingLoss::kL2;
+  o.shape = TreeShape::kDepthwise;
+  const auto depthwise = Fit(train, nullptr, o);
+  ASSERT_TRUE(depthwise.ok()) << depthwise.status();
+  ASSERT_EQ(depthwise->split_features.size(), 3u);
+  EXPECT_EQ(depthwise->split_features[0], 0);
+  EXPECT_EQ(depthwise->split_features[1], 1);  // path 0: x0 <= .5
+  EXPECT_EQ(depthwise->split_features[2], 2);  // path 1: x0 > .5
+  EXPECT_LT(Mae(*depthwise, test), 0.05);
+  o.shape = TreeShape::kOblivious;
+  const auto oblivious = Fit(train, nullptr, o);
+  ASSERT_TRUE(oblivious.ok()) << oblivious.status();
+  EXPECT_GT(Mae(*oblivious, test), 0.15);
+}
+
+TEST(TreeBoostingTest, DepthwiseLeavesKeepTheMinimumRows) {
+  const Data train = Make(200, 2, 41, [](const float* r, std::mt19937_64&) {
+    return r[0] > 0.97f ? 5.0f : r[1];  // a tiny corner worth isolating
+  });
+  BoostingOptions o;
+  o.depth = 4;
+  o.max_trees = 20;
+  o.min_rows_per_leaf = 15;
+  o.row_subsample = 1.0;
+  o.shape = TreeShape::kDepthwise;
+  const auto e = Fit(train, nullptr, o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  // Count the training rows in every leaf of every tree.
+  const int per_tree = e->splits_per_tree();
+  for (int t = 0; t < e->num_trees(); ++t) {
+    std::vector<int> rows_in(16, 0);
+    for (int i = 0; i < train.rows; ++i) {
+      uint32_t leaf = 0;
+      for (int j = 0; j < 4; ++j) {
+        const int s = t * per_tree + e->SplitAt(j, leaf);
+        leaf |= static_cast<uint32_t>(train.row(i)[e->split_features[s]] >
+                                      e->split_thresholds[s])
+                << j;
+      }
+      ++rows_in[leaf];
+    }
+    for (int l = 0; l < 16; ++l) {
+      EXPECT_TRUE(rows_in[l] == 0 || rows_in[l] >= 15)
+          << "tree " << t << " leaf " << l << ": " << rows_in[l] << " rows";
+    }
+  }
+}
+
+TEST(TreeBoostingTest, ParsesTreeShapes) {
+  EXPECT_EQ(*ParseTreeShape("Depthwise"), TreeShape::kDepthwise);
+  EXPECT_EQ(*ParseTreeShape("oblivious"), TreeShape::kOblivious);
+  const auto bad = ParseTreeShape("lossguide");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("lossguide"));
+  EXPECT_STREQ(TreeShapeName(TreeShape::kDepthwise), "depthwise");
+}
+
+TEST(TreeBoostingTest, AveragedEnsemblePredictsTheMembersMean) {
   const Data train = Make(300, 3, 21, [](const float* r, std::mt19937_64&) {
     return r[0] + 0.5f * r[1];
   });
   BoostingOptions o;
   o.max_trees = 30;
-  std::vector<ObliviousEnsemble> members;
+  std::vector<TreeEnsemble> members;
   for (uint64_t seed : {1, 2, 3}) {
     o.seed = seed;
     auto fitted = Fit(train, nullptr, o);
     ASSERT_TRUE(fitted.ok()) << fitted.status();
     members.push_back(*std::move(fitted));
   }
-  const ObliviousEnsemble mean = AverageEnsembles(members);
+  const TreeEnsemble mean = AverageEnsembles(members);
   EXPECT_EQ(mean.num_trees(), 90);
   EXPECT_EQ(mean.depth, members[0].depth);
   for (int i = 0; i < train.rows; i += 17) {
@@ -233,7 +332,7 @@ TEST(ObliviousBoostingTest, AveragedEnsemblePredictsTheMembersMean) {
   EXPECT_EQ(AverageEnsembles({}).num_trees(), 0);
 }
 
-TEST(ObliviousBoostingTest, PredictMatchesAByHandWalkOfFittedArrays) {
+TEST(TreeBoostingTest, PredictMatchesAByHandWalkOfFittedArrays) {
   const auto f = [](const float* r, std::mt19937_64& rng) {
     return static_cast<float>(r[0] * r[1] + (r[2] > 0.4f) + 0.1 * Uniform(rng));
   };
@@ -268,7 +367,7 @@ TEST(ObliviousBoostingTest, PredictMatchesAByHandWalkOfFittedArrays) {
   }
 }
 
-TEST(ObliviousBoostingTest, SameSeedSameEnsemble) {
+TEST(TreeBoostingTest, SameSeedSameEnsemble) {
   const auto f = [](const float* r, std::mt19937_64& rng) {
     return static_cast<float>(r[0] + r[1] * r[1] + 0.2 * Uniform(rng));
   };
@@ -290,7 +389,7 @@ TEST(ObliviousBoostingTest, SameSeedSameEnsemble) {
   EXPECT_NE(a->leaf_values, c->leaf_values);
 }
 
-TEST(ObliviousBoostingTest, ConstantFeaturesGiveAConstantModel) {
+TEST(TreeBoostingTest, ConstantFeaturesGiveAConstantModel) {
   Data train;
   train.rows = 20;
   train.cols = 2;
@@ -309,7 +408,7 @@ TEST(ObliviousBoostingTest, ConstantFeaturesGiveAConstantModel) {
   EXPECT_NEAR(e->Predict(one), 9.5, 1.0);
 }
 
-TEST(ObliviousBoostingTest, RejectsBadOptionsNamingThem) {
+TEST(TreeBoostingTest, RejectsBadOptionsNamingThem) {
   const Data train = Make(20, 2, 14, Step);
   struct Case {
     const char* name;
@@ -344,33 +443,33 @@ TEST(ObliviousBoostingTest, RejectsBadOptionsNamingThem) {
   }
 }
 
-TEST(ObliviousBoostingTest, RejectsBadInputs) {
+TEST(TreeBoostingTest, RejectsBadInputs) {
   const Data train = Make(20, 2, 15, Step);
   const BoostingOptions o;
   const std::vector<float> none;
-  const auto code = [](const absl::StatusOr<ObliviousEnsemble>& e) {
+  const auto code = [](const absl::StatusOr<TreeEnsemble>& e) {
     return e.status().code();
   };
   constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
-  EXPECT_EQ(code(FitObliviousBoosting(train.x.data(), 0, 2, {}, nullptr, 0,
-                                      none, o, nullptr)),
+  EXPECT_EQ(code(FitBoostedTrees(train.x.data(), 0, 2, {}, nullptr, 0, none, o,
+                                 nullptr)),
             kInvalid);
-  EXPECT_EQ(code(FitObliviousBoosting(train.x.data(), 20, 0, train.y, nullptr,
-                                      0, none, o, nullptr)),
+  EXPECT_EQ(code(FitBoostedTrees(train.x.data(), 20, 0, train.y, nullptr, 0,
+                                 none, o, nullptr)),
             kInvalid);
-  EXPECT_EQ(code(FitObliviousBoosting(nullptr, 20, 2, train.y, nullptr, 0, none,
-                                      o, nullptr)),
+  EXPECT_EQ(code(FitBoostedTrees(nullptr, 20, 2, train.y, nullptr, 0, none, o,
+                                 nullptr)),
             kInvalid);
   const std::vector<float> short_y(19, 0.0f);
-  EXPECT_EQ(code(FitObliviousBoosting(train.x.data(), 20, 2, short_y, nullptr,
-                                      0, none, o, nullptr)),
+  EXPECT_EQ(code(FitBoostedTrees(train.x.data(), 20, 2, short_y, nullptr, 0,
+                                 none, o, nullptr)),
             kInvalid);
   // Validation rows declared but missing, or with the wrong target count.
-  EXPECT_EQ(code(FitObliviousBoosting(train.x.data(), 20, 2, train.y, nullptr,
-                                      20, train.y, o, nullptr)),
+  EXPECT_EQ(code(FitBoostedTrees(train.x.data(), 20, 2, train.y, nullptr, 20,
+                                 train.y, o, nullptr)),
             kInvalid);
-  EXPECT_EQ(code(FitObliviousBoosting(train.x.data(), 20, 2, train.y,
-                                      train.x.data(), 20, short_y, o, nullptr)),
+  EXPECT_EQ(code(FitBoostedTrees(train.x.data(), 20, 2, train.y, train.x.data(),
+                                 20, short_y, o, nullptr)),
             kInvalid);
 
   Data bad = train;
@@ -388,7 +487,7 @@ TEST(ObliviousBoostingTest, RejectsBadInputs) {
   EXPECT_THAT(e.status().message(), HasSubstr("val_y"));
 }
 
-TEST(ObliviousBoostingTest, ParsesLossNames) {
+TEST(TreeBoostingTest, ParsesLossNames) {
   EXPECT_EQ(*ParseBoostingLoss("l1"), BoostingLoss::kL1);
   EXPECT_EQ(*ParseBoostingLoss("MAE"), BoostingLoss::kL1);
   EXPECT_EQ(*ParseBoostingLoss("l2"), BoostingLoss::kL2);

@@ -1,4 +1,4 @@
-#include "models/train/oblivious_boosting.h"
+#include "models/train/tree_boosting.h"
 
 #include <algorithm>
 #include <cassert>
@@ -20,9 +20,9 @@ namespace {
 constexpr int kMaxDepth = 10;
 constexpr int kMaxBins = 255;  // bin indices 0..255 fit a uint8_t
 
-// A level that splits nothing: used only when every feature is constant, so
-// that the tree still has `depth` levels for the fixed export layout. No
-// value, not even +inf or NaN, is greater than +inf.
+// A test that splits nothing: an oblivious level when every feature is
+// constant, a depth-wise node no test improves, so that every tree has the
+// fixed export layout. No value, not even +inf or NaN, is greater than +inf.
 constexpr float kNoSplitThreshold = std::numeric_limits<float>::infinity();
 constexpr int kNoSplitBin = std::numeric_limits<int>::max();
 
@@ -49,6 +49,9 @@ absl::Status CheckOptions(const BoostingOptions& o) {
   }
   if (!(o.row_subsample > 0 && o.row_subsample <= 1)) {
     return bad("row_subsample", o.row_subsample, "(0, 1]");
+  }
+  if (o.shape != TreeShape::kOblivious && o.shape != TreeShape::kDepthwise) {
+    return bad("shape", static_cast<int>(o.shape), "{oblivious, depthwise}");
   }
   if (o.loss != BoostingLoss::kL1 && o.loss != BoostingLoss::kL2) {
     return bad("loss", static_cast<int>(o.loss), "{l1, l2}");
@@ -203,73 +206,105 @@ struct Level {
   float threshold = kNoSplitThreshold;
 };
 
-// Grows the levels of one tree on the sampled rows, each level picking the
-// (feature, threshold) that maximises the squared-error gain sum over
-// leaves of G^2 / (n + l2) for the targets `g`. Leaves below
-// min_rows_per_leaf count as 0: they will not be given a value. Fills
-// `leaf_of` with each sampled row's leaf.
-std::vector<Level> GrowLevels(const BinnedMatrix& m, int cols,
-                              const std::vector<int>& sample,
-                              const std::vector<double>& g,
-                              const BoostingOptions& o,
-                              std::vector<uint32_t>& leaf_of) {
+// Where a tree's test for `level` sits among its splits, for a row whose
+// leaf bits below `level` are `path` (tree_boosting.h).
+int SplitIndex(TreeShape shape, int level, uint32_t path) {
+  if (shape == TreeShape::kOblivious) return level;
+  return static_cast<int>((1u << level) - 1 + (path & ((1u << level) - 1)));
+}
+
+// Per (leaf so far, bin) sums of the targets and row counts of one feature,
+// cumulative over bins: cell (leaf, k) holds the rows at or below threshold
+// k, the last bin the leaf's total.
+void Histogram(const uint8_t* bins, int leaves, int nb,
+               const std::vector<int>& sample, const std::vector<double>& g,
+               const std::vector<uint32_t>& leaf_of,
+               std::vector<double>& hist_g, std::vector<double>& hist_n) {
+  hist_g.assign(static_cast<size_t>(leaves) * nb, 0.0);
+  hist_n.assign(static_cast<size_t>(leaves) * nb, 0.0);
+  for (size_t r = 0; r < sample.size(); ++r) {
+    const size_t cell = static_cast<size_t>(leaf_of[r]) * nb + bins[sample[r]];
+    hist_g[cell] += g[r];
+    hist_n[cell] += 1;
+  }
+  for (int l = 0; l < leaves; ++l) {
+    for (int b = 1; b < nb; ++b) {
+      hist_g[l * nb + b] += hist_g[l * nb + b - 1];
+      hist_n[l * nb + b] += hist_n[l * nb + b - 1];
+    }
+  }
+}
+
+// Grows one tree on the sampled rows, level by level, scoring a partition
+// by the squared-error gain sum over its parts of G^2 / (n + l2) for the
+// targets `g`. Oblivious: each level takes the (feature, threshold) best
+// over all its nodes together, and parts below min_rows_per_leaf count as
+// 0 (they will not be given a value). Depth-wise: each node takes its own
+// best test among those leaving min_rows_per_leaf rows on both sides, if
+// one improves on not splitting. Returns the tree's splits in the layout of
+// tree_boosting.h and fills `leaf_of` with each sampled row's leaf.
+std::vector<Level> GrowTree(const BinnedMatrix& m, int cols,
+                            const std::vector<int>& sample,
+                            const std::vector<double>& g,
+                            const BoostingOptions& o,
+                            std::vector<uint32_t>& leaf_of) {
   const size_t s = sample.size();
   leaf_of.assign(s, 0);
+  const double min_rows = o.min_rows_per_leaf;
   auto score = [&](double sum, double n) {
-    return n >= o.min_rows_per_leaf && n > 0 ? sum * sum / (n + o.l2_leaf)
-                                             : 0.0;
+    return n >= min_rows && n > 0 ? sum * sum / (n + o.l2_leaf) : 0.0;
   };
-  std::vector<Level> levels;
+  auto node_score = [&](double sum, double n) {
+    return sum * sum / (n + o.l2_leaf);
+  };
+  const bool oblivious = o.shape == TreeShape::kOblivious;
+  std::vector<Level> splits;
   std::vector<double> hist_g;
   std::vector<double> hist_n;
   for (int j = 0; j < o.depth; ++j) {
     const int leaves = 1 << j;
-    Level best;
-    double best_score = -1;
+    // Oblivious: one entry for the level; depth-wise: one per node.
+    std::vector<Level> best(oblivious ? 1 : leaves);
+    std::vector<double> best_score(best.size(), oblivious ? -1.0 : 0.0);
     for (int f = 0; f < cols; ++f) {
       const int nt = m.num_thresholds(f);
       if (nt == 0) continue;
       const int nb = nt + 1;
-      hist_g.assign(static_cast<size_t>(leaves) * nb, 0.0);
-      hist_n.assign(static_cast<size_t>(leaves) * nb, 0.0);
-      const uint8_t* bins = m.column(f);
-      for (size_t r = 0; r < s; ++r) {
-        const size_t cell =
-            static_cast<size_t>(leaf_of[r]) * nb + bins[sample[r]];
-        hist_g[cell] += g[r];
-        hist_n[cell] += 1;
-      }
-      // Cumulative over bins, so cell (leaf, k) holds the rows at or below
-      // threshold k and the last bin the leaf's total.
-      for (int l = 0; l < leaves; ++l) {
-        for (int b = 1; b < nb; ++b) {
-          hist_g[l * nb + b] += hist_g[l * nb + b - 1];
-          hist_n[l * nb + b] += hist_n[l * nb + b - 1];
-        }
-      }
+      Histogram(m.column(f), leaves, nb, sample, g, leaf_of, hist_g, hist_n);
       for (int k = 0; k < nt; ++k) {
         double total = 0;
         for (int l = 0; l < leaves; ++l) {
           const double lg = hist_g[l * nb + k], ln = hist_n[l * nb + k];
           const double tg = hist_g[l * nb + nt], tn = hist_n[l * nb + nt];
-          total += score(lg, ln) + score(tg - lg, tn - ln);
+          if (oblivious) {
+            total += score(lg, ln) + score(tg - lg, tn - ln);
+            continue;
+          }
+          if (ln < min_rows || tn - ln < min_rows) continue;
+          const double gain = node_score(lg, ln) +
+                              node_score(tg - lg, tn - ln) - node_score(tg, tn);
+          // Strictly greater: ties go to the lowest feature and threshold.
+          if (gain > best_score[l]) {
+            best_score[l] = gain;
+            best[l] = {f, k, m.threshold(f, k)};
+          }
         }
-        // Strictly greater: ties go to the lowest feature and threshold.
-        if (total > best_score) {
-          best_score = total;
-          best = {f, k, m.threshold(f, k)};
+        if (oblivious && total > best_score[0]) {
+          best_score[0] = total;
+          best[0] = {f, k, m.threshold(f, k)};
         }
       }
     }
-    if (best.bin != kNoSplitBin) {
-      const uint8_t* bins = m.column(best.feature);
-      for (size_t r = 0; r < s; ++r) {
-        leaf_of[r] |= static_cast<uint32_t>(bins[sample[r]] > best.bin) << j;
-      }
+    for (size_t r = 0; r < s; ++r) {
+      const Level& test = best[oblivious ? 0 : leaf_of[r]];
+      if (test.bin == kNoSplitBin) continue;
+      leaf_of[r] |=
+          static_cast<uint32_t>(m.column(test.feature)[sample[r]] > test.bin)
+          << j;
     }
-    levels.push_back(best);
+    splits.insert(splits.end(), best.begin(), best.end());
   }
-  return levels;
+  return splits;
 }
 
 // The prediction before any tree: the median (L1) or mean (L2) of `y`.
@@ -345,7 +380,8 @@ struct TreeScratch {
 
 // One fitted tree, before it joins the ensemble's flat arrays.
 struct Tree {
-  std::vector<Level> levels;  // depth of them
+  TreeShape shape;
+  std::vector<Level> splits;  // in the layout of tree_boosting.h
   std::vector<float> values;  // per leaf, learning rate applied
 };
 
@@ -402,15 +438,16 @@ Tree FitTree(const BinnedMatrix& binned, int cols,
     }
   }
   Tree tree;
-  tree.levels = GrowLevels(binned, cols, sample, target, o, s.leaf_of);
+  tree.shape = o.shape;
+  tree.splits = GrowTree(binned, cols, sample, target, o, s.leaf_of);
   tree.values = LeafValues(s.residual, s.leaf_of, o, s.by_leaf);
   return tree;
 }
 
-void AppendTree(const Tree& tree, ObliviousEnsemble& ensemble) {
-  for (const Level& level : tree.levels) {
-    ensemble.split_features.push_back(level.feature);
-    ensemble.split_thresholds.push_back(level.threshold);
+void AppendTree(const Tree& tree, TreeEnsemble& ensemble) {
+  for (const Level& split : tree.splits) {
+    ensemble.split_features.push_back(split.feature);
+    ensemble.split_thresholds.push_back(split.threshold);
   }
   ensemble.leaf_values.insert(ensemble.leaf_values.end(), tree.values.begin(),
                               tree.values.end());
@@ -418,16 +455,15 @@ void AppendTree(const Tree& tree, ObliviousEnsemble& ensemble) {
 
 // Every training row moves, not only the sampled ones; the bins give the
 // same answers as comparing with the float thresholds.
-void AdvanceTraining(const BinnedMatrix& binned, const Tree& tree,
+void AdvanceTraining(const BinnedMatrix& binned, const Tree& tree, int depth,
                      std::vector<double>& pred) {
   const int rows = static_cast<int>(pred.size());
-  const int depth = static_cast<int>(tree.levels.size());
   for (int i = 0; i < rows; ++i) {
     uint32_t leaf = 0;
     for (int j = 0; j < depth; ++j) {
-      const Level& level = tree.levels[j];
-      if (level.bin == kNoSplitBin) continue;
-      leaf |= static_cast<uint32_t>(binned.column(level.feature)[i] > level.bin)
+      const Level& test = tree.splits[SplitIndex(tree.shape, j, leaf)];
+      if (test.bin == kNoSplitBin) continue;
+      leaf |= static_cast<uint32_t>(binned.column(test.feature)[i] > test.bin)
               << j;
     }
     pred[i] += tree.values[leaf];
@@ -435,14 +471,13 @@ void AdvanceTraining(const BinnedMatrix& binned, const Tree& tree,
 }
 
 void AdvanceValidation(const ValidationRows& validation, const Tree& tree,
-                       std::vector<double>& val_pred) {
-  const int depth = static_cast<int>(tree.levels.size());
+                       int depth, std::vector<double>& val_pred) {
   for (int i = 0; i < validation.rows; ++i) {
     const float* row = validation.x + static_cast<size_t>(i) * validation.cols;
     uint32_t leaf = 0;
     for (int j = 0; j < depth; ++j) {
-      const Level& level = tree.levels[j];
-      leaf |= static_cast<uint32_t>(row[level.feature] > level.threshold) << j;
+      const Level& test = tree.splits[SplitIndex(tree.shape, j, leaf)];
+      leaf |= static_cast<uint32_t>(row[test.feature] > test.threshold) << j;
     }
     val_pred[i] += tree.values[leaf];
   }
@@ -476,10 +511,11 @@ class EarlyStopping {
 };
 
 // Drops every tree after the first `trees`.
-void KeepTrees(int trees, ObliviousEnsemble& ensemble) {
+void KeepTrees(int trees, TreeEnsemble& ensemble) {
   const size_t kept = static_cast<size_t>(trees);
-  ensemble.split_features.resize(kept * ensemble.depth);
-  ensemble.split_thresholds.resize(kept * ensemble.depth);
+  const size_t splits = kept * ensemble.splits_per_tree();
+  ensemble.split_features.resize(splits);
+  ensemble.split_thresholds.resize(splits);
   ensemble.leaf_values.resize(kept << ensemble.depth);
 }
 
@@ -497,17 +533,29 @@ const char* BoostingLossName(BoostingLoss loss) {
   return loss == BoostingLoss::kL1 ? "l1" : "l2";
 }
 
-ObliviousEnsemble AverageEnsembles(
-    const std::vector<ObliviousEnsemble>& members) {
-  ObliviousEnsemble mean;
+absl::StatusOr<TreeShape> ParseTreeShape(absl::string_view name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "oblivious") return TreeShape::kOblivious;
+  if (lower == "depthwise") return TreeShape::kDepthwise;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "tree shape \"", name, "\" is not one of oblivious, depthwise"));
+}
+
+const char* TreeShapeName(TreeShape shape) {
+  return shape == TreeShape::kOblivious ? "oblivious" : "depthwise";
+}
+
+TreeEnsemble AverageEnsembles(const std::vector<TreeEnsemble>& members) {
+  TreeEnsemble mean;
   if (members.empty()) return mean;
   mean.num_features = members.front().num_features;
   mean.depth = members.front().depth;
+  mean.shape = members.front().shape;
   const float share = 1.0f / static_cast<float>(members.size());
   double bias = 0.0;
-  for (const ObliviousEnsemble& member : members) {
+  for (const TreeEnsemble& member : members) {
     assert(member.num_features == mean.num_features &&
-           member.depth == mean.depth);
+           member.depth == mean.depth && member.shape == mean.shape);
     bias += member.bias;
     mean.split_features.insert(mean.split_features.end(),
                                member.split_features.begin(),
@@ -523,19 +571,28 @@ ObliviousEnsemble AverageEnsembles(
   return mean;
 }
 
-int ObliviousEnsemble::num_trees() const {
+int TreeEnsemble::num_trees() const {
   return depth > 0 ? static_cast<int>(leaf_values.size() >> depth) : 0;
 }
 
-float ObliviousEnsemble::Predict(const float* row) const {
+int TreeEnsemble::splits_per_tree() const {
+  return shape == TreeShape::kOblivious ? depth : (1 << depth) - 1;
+}
+
+int TreeEnsemble::SplitAt(int level, uint32_t path) const {
+  return SplitIndex(shape, level, path);
+}
+
+float TreeEnsemble::Predict(const float* row) const {
   double sum = bias;
   const int trees = num_trees();
+  const size_t per_tree = static_cast<size_t>(splits_per_tree());
   for (int t = 0; t < trees; ++t) {
     uint32_t leaf = 0;
     for (int j = 0; j < depth; ++j) {
-      const size_t level = static_cast<size_t>(t) * depth + j;
-      leaf |= static_cast<uint32_t>(row[split_features[level]] >
-                                    split_thresholds[level])
+      const size_t test = t * per_tree + SplitAt(j, leaf);
+      leaf |= static_cast<uint32_t>(row[split_features[test]] >
+                                    split_thresholds[test])
               << j;
     }
     sum += leaf_values[(static_cast<size_t>(t) << depth) + leaf];
@@ -543,18 +600,21 @@ float ObliviousEnsemble::Predict(const float* row) const {
   return static_cast<float>(sum);
 }
 
-absl::StatusOr<ObliviousEnsemble> FitObliviousBoosting(
-    const float* x, int rows, int cols, const std::vector<float>& y,
-    const float* val_x, int val_rows, const std::vector<float>& val_y,
-    const BoostingOptions& options, BoostingReport* report) {
+absl::StatusOr<TreeEnsemble> FitBoostedTrees(const float* x, int rows, int cols,
+                                             const std::vector<float>& y,
+                                             const float* val_x, int val_rows,
+                                             const std::vector<float>& val_y,
+                                             const BoostingOptions& options,
+                                             BoostingReport* report) {
   RETURN_IF_ERROR(CheckOptions(options));
   RETURN_IF_ERROR(CheckInputs(x, rows, cols, y, val_x, val_rows, val_y));
   const BoostingOptions& o = options;
   const BinnedMatrix binned(x, rows, cols, o.max_bins);
 
-  ObliviousEnsemble ensemble;
+  TreeEnsemble ensemble;
   ensemble.num_features = cols;
   ensemble.depth = o.depth;
+  ensemble.shape = o.shape;
   ensemble.bias = StartingPrediction(o.loss, y);
   // Running predictions in double, from the float values actually stored,
   // so they equal what Predict returns before its final rounding.
@@ -575,9 +635,9 @@ absl::StatusOr<ObliviousEnsemble> FitObliviousBoosting(
     const std::vector<int>& sample = sampler.Next();
     const Tree tree = FitTree(binned, cols, sample, y, pred, o, scratch);
     AppendTree(tree, ensemble);
-    AdvanceTraining(binned, tree, pred);
+    AdvanceTraining(binned, tree, o.depth, pred);
     if (!validation.present()) continue;
-    AdvanceValidation(validation, tree, val_pred);
+    AdvanceValidation(validation, tree, o.depth, val_pred);
     const double loss = Loss(o.loss, val_pred, val_y);
     rep.validation_curve.push_back(loss);
     if (stopping.ShouldStop(loss, t + 1)) break;
