@@ -59,8 +59,10 @@ struct EfficiencyTrainOptions {
   // (the shallower on a tie).
   std::vector<int> tree_depths = {4, 5, 6};
   // Boosting: this many ensembles, each from its own seed (so its own row
-  // samples), averaged into the model.
-  int bagging = 5;
+  // samples), averaged into the model. On the garment table 2 reads as well
+  // as 3 or 5 (out-of-fold MAE, mean of three fold draws: 0.0712, 0.0711,
+  // 0.0712; 1: 0.0718) and the served model's cost grows with the count.
+  int bagging = 2;
   // The rest are used by the "mlp" learner.
   int max_epochs = 600;
   int patience = 80;
