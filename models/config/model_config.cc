@@ -147,6 +147,12 @@ absl::Status ValidateClassification(const ModelConfig& config) {
       return FieldError("classification.defect_threshold", "must be in (0, 1)");
     }
   }
+  if (classification.has_cell_threshold()) {
+    const float t = classification.cell_threshold();
+    if (!(t > 0.0f && t < 1.0f)) {
+      return FieldError("classification.cell_threshold", "must be in (0, 1)");
+    }
+  }
   RETURN_IF_ERROR(ExpectDims(config.output(0), "output[0].dims",
                              {classification.labels_size()},
                              "classification.labels"));

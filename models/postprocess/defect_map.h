@@ -1,7 +1,7 @@
 // From a model's per-cell class probabilities to where the defect is in the
 // request's image: each cell of the model's grid mapped back through the
 // preprocessing's scaling and letterbox padding to the image pixels it
-// judged, and the region of the cells at or above the verdict threshold.
+// judged, and the region of the cells at or above the cell threshold.
 //
 // Pure functions over values; thread-safe.
 #ifndef LINESERVE_MODELS_POSTPROCESS_DEFECT_MAP_H_

@@ -283,6 +283,10 @@ struct FoldResult {
   torch::jit::Module module;
   std::vector<int> validation;
   std::vector<std::vector<float>> probabilities;  // per validation image
+  // With --defect-score calibrated: each validation image's uncalibrated
+  // score (1 - P(ok) of the classifier's cells), the scale of the defect
+  // map's cells.
+  std::vector<double> cell_scale_scores;
   double seconds = 0.0;
   std::vector<float> class_weights;
   AnomalyScores anomaly;  // with --anomaly-study
@@ -677,6 +681,14 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
                                     result.probabilities, model.module);
   }
   const bool calibrated = calibration && calibrate;
+  if (calibrated && !split.validation.empty()) {
+    const std::vector<std::vector<float>> uncalibrated =
+        studied ? result.probabilities
+                : Probabilities(model.module, data.images, split.validation);
+    for (const auto& p : uncalibrated) {
+      result.cell_scale_scores.push_back(1.0 - p[data.ok_index]);
+    }
+  }
   if (calibrated) CalibrateSegmentationInspector(model.module, *calibration);
   if (calibrated || !studied) {
     result.probabilities =
@@ -910,6 +922,33 @@ FoldFigures OutOfFoldFigures(const QualityTrainOptions& options,
                          fold.probabilities.end());
   }
   return Evaluate(options, data, images, probabilities);
+}
+
+// With --defect-score calibrated, the defect map's cell threshold: the
+// threshold on the classifier's own score (the cells' scale) that flags the
+// target share of the defects among the given folds' validation images,
+// each scored by its fold's model. Nothing for a supervised model, whose
+// verdict threshold is already on that scale.
+std::optional<float> CellThreshold(
+    const QualityTrainOptions& options, const Dataset& data,
+    const std::vector<const FoldResult*>& folds) {
+  std::vector<double> scores;
+  std::vector<bool> truth;
+  for (const FoldResult* fold : folds) {
+    if (fold->cell_scale_scores.size() != fold->validation.size()) continue;
+    scores.insert(scores.end(), fold->cell_scale_scores.begin(),
+                  fold->cell_scale_scores.end());
+    for (int i : fold->validation) {
+      truth.push_back(data.folder.labels[i] != data.ok_index);
+    }
+  }
+  if (scores.empty() ||
+      std::find(truth.begin(), truth.end(), true) == truth.end()) {
+    return std::nullopt;
+  }
+  return std::clamp(static_cast<float>(ThresholdForRecall(
+                        scores, truth, options.target_defect_recall)),
+                    1e-6f, 1.0f - 1e-6f);
 }
 
 // What the published threshold does on tiles that did not choose it: for
@@ -1195,6 +1234,11 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
   FoldResult published;
   FoldFigures reported;
   std::vector<int64_t> sample;
+  std::vector<const FoldResult*> threshold_folds;
+  for (const FoldResult& fold : cv.results) threshold_folds.push_back(&fold);
+  if (options.publish != "all") threshold_folds.resize(1);
+  const std::optional<float> cell_threshold =
+      CellThreshold(options, data, threshold_folds);
   if (options.publish == "all") {
     // The threshold and the figures come from the out-of-fold scores; the
     // model from every tile, trained as each fold was.
@@ -1218,8 +1262,12 @@ absl::StatusOr<TrainResult> Train(const QualityTrainOptions& options,
                       std::min<size_t>(8, first_validation.size()));
   }
   config.mutable_classification()->set_defect_threshold(reported.threshold);
+  if (cell_threshold) {
+    config.mutable_classification()->set_cell_threshold(*cell_threshold);
+  }
   nlohmann::json metrics = Metrics(options, data, tiles, cv, reported,
                                    published, total_clock.ElapsedSeconds());
+  if (cell_threshold) metrics["cell_threshold"] = *cell_threshold;
   if (!anomaly_study.is_null()) metrics["anomaly_study"] = anomaly_study;
   RETURN_IF_ERROR(ApplyQualityGate(
       {"roc_auc", /*higher_is_better=*/true, options.force},

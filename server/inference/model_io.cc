@@ -28,6 +28,13 @@ float DefectThreshold(const ServableModel& model) {
              : postprocess::kDefaultDefectThreshold;
 }
 
+// The defect map's cells: their own threshold when the model records one.
+float CellThreshold(const ServableModel& model) {
+  const auto& classification = model.config().classification();
+  return classification.has_cell_threshold() ? classification.cell_threshold()
+                                             : DefectThreshold(model);
+}
+
 }  // namespace
 
 absl::StatusOr<Sample> ImageSample(const ServableModel& model,
@@ -99,7 +106,7 @@ postprocess::DefectMap DefectMapOf(const ServableModel& model,
   return postprocess::BuildDefectMap(
       cells.values<float>(), static_cast<int>(dims[0]),
       static_cast<int>(dims[1]), static_cast<int>(dims[2]), OkIndex(model),
-      DefectThreshold(model), placement, defect_verdict);
+      CellThreshold(model), placement, defect_verdict);
 }
 
 float RegressionValue(const InferenceResult& result) {

@@ -90,6 +90,10 @@ class ServerTest : public ::testing::Test {
       c.mutable_warmup()->add_batch_sizes(1);
     });
     WriteKnownDefectModel(repo / "known_defect");
+    // The same with a threshold of its own for the defect map's cells.
+    CopyModel(repo, "known_defect", "known_defect_cells", [](auto& c) {
+      c.mutable_classification()->set_cell_threshold(0.02f);
+    });
     WriteModelWithoutMap(repo / "inspection_no_map");
   }
 
@@ -415,6 +419,17 @@ TEST_F(ServerTest, DefectMapFindsAKnownDefectInImageCoordinates) {
   EXPECT_EQ(map.cells(31).region().x(), 84);
   EXPECT_EQ(map.cells(31).region().y(), 36);
 
+  // A model that records a cell threshold draws its cells with it, not
+  // with the verdict's.
+  auto own = InspectRequestFor(*png, "known_defect_cells");
+  own.set_return_defect_map(true);
+  auto with_cells = client_->Inspect(own);
+  ASSERT_TRUE(with_cells.ok()) << with_cells.status();
+  EXPECT_FLOAT_EQ(with_cells->defect_map().cell_threshold(), 0.02f);
+  EXPECT_FLOAT_EQ(map.cell_threshold(), 0.5f);
+  EXPECT_EQ(with_cells->defect_map().defect_region().x(), 60);
+  EXPECT_EQ(with_cells->defect_map().defect_region().width(), 12);
+
   // A plain dark part: no defective region.
   picture.data.assign(96 * 48, 0.2f);
   for (int x = 0; x < 96; x += 2) picture.at(20, x, 0) = 0.25f;
@@ -601,10 +616,11 @@ TEST_F(ServerTest, ModelsAndHealth) {
     ASSERT_EQ(m.versions_size(), 1);
     EXPECT_EQ(m.versions(0).state(), lineserve::v1::VERSION_STATE_READY);
   }
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
-                         "quality_inspection", "efficiency_prediction",
-                         "inspection_burst", "inspection_tiny_queue",
-                         "known_defect", "inspection_no_map"));
+  EXPECT_THAT(names,
+              ::testing::UnorderedElementsAre(
+                  "quality_inspection", "efficiency_prediction",
+                  "inspection_burst", "inspection_tiny_queue", "known_defect",
+                  "known_defect_cells", "inspection_no_map"));
   auto model = client_->GetModel("quality_inspection");
   ASSERT_TRUE(model.ok());
   // The labels are the version's (its model.json), not config.pbtxt's.

@@ -146,6 +146,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "classification.ok_label"},
         BadCase{"ok_label: \"ok\"", "ok_label: \"ok\" defect_threshold: 1.5",
                 "classification.defect_threshold"},
+        BadCase{"ok_label: \"ok\"", "ok_label: \"ok\" cell_threshold: 0",
+                "classification.cell_threshold"},
         BadCase{"\"crack\", \"ok\"", "\"ok\", \"ok\"", "classification.labels"},
         BadCase{"max_batch_size: 16", "max_batch_size: -1", "max_batch_size"},
         BadCase{"max_queue_delay_microseconds: 2000",

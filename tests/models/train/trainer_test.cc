@@ -305,6 +305,27 @@ TEST(TrainerTest, CalibratedDefectScoreServesTheStudysMaxPercentile) {
   EXPECT_TRUE(module.attr("calibrated").toBool());
   EXPECT_GT(module.attr("good_supervised").toTensor().numel(), 0);
 
+  // The verdict threshold is on the calibrated scale; the defect map's
+  // cells keep the classifier's, so the config records their own threshold:
+  // the one the same networks, uncalibrated, are given as their verdict's.
+  auto config = PublishedConfig(fs::path(o.repository) / o.model_name, 1);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_TRUE(config->classification().has_cell_threshold());
+  EXPECT_FLOAT_EQ(config->classification().cell_threshold(),
+                  result->metrics["cell_threshold"].get<float>());
+  QualityTrainOptions supervised = o;
+  supervised.defect_score = "supervised";
+  supervised.repository = o.repository + "-supervised";
+  auto uncalibrated = TrainQualityModel(supervised, log);
+  ASSERT_TRUE(uncalibrated.ok()) << uncalibrated.status();
+  auto supervised_config =
+      PublishedConfig(fs::path(supervised.repository) / o.model_name, 1);
+  ASSERT_TRUE(supervised_config.ok()) << supervised_config.status();
+  EXPECT_FLOAT_EQ(config->classification().cell_threshold(),
+                  supervised_config->classification().defect_threshold());
+  EXPECT_FALSE(supervised_config->classification().has_cell_threshold());
+  EXPECT_FALSE(uncalibrated->metrics.contains("cell_threshold"));
+
   o.defect_score = "percentile";
   EXPECT_EQ(TrainQualityModel(o, log).status().code(),
             absl::StatusCode::kInvalidArgument);
