@@ -45,6 +45,7 @@ constexpr int kMaxThreads = 4096;
 struct PerfOptions {
   Common common;
   std::string file, rows, model, line_column = "team";
+  bool health = false;
   int rows_per_request = 1;
   // 0 / "" when not given: the load is chosen in MakeSteps.
   int concurrency = 0;
@@ -65,7 +66,7 @@ struct PerfOptions {
 
 // What is sent, and how one worker sends it.
 struct Workload {
-  std::string api;    // "inspect" or "predict"
+  std::string api;    // "inspect", "predict" or "health"
   std::string model;  // for the report
   int rows_per_request = 1;
   perf::SendFn send;
@@ -79,12 +80,14 @@ using Clients = std::vector<std::unique_ptr<LineserveClient>>;
 std::optional<int> ParseOptions(const std::vector<std::string>& args,
                                 PerfOptions& o) {
   CommandLine cli(
-      "lineserve-cli perf (--file IMG | --rows CSV) [options]",
+      "lineserve-cli perf (--file IMG | --rows CSV | --health) [options]",
       absl::StrCat(
           "Load-tests a lineserve server, like Triton's perf_analyzer: sends\n"
           "one image to QualityInspection.Inspect (--file) or rows of a CSV\n"
           "table, --rows-per-request per call taken in turn, to\n"
-          "EfficiencyPrediction.Predict (--rows).\n"
+          "EfficiencyPrediction.Predict (--rows). --health sends\n"
+          "grpc.health.v1 Check instead: an RPC that runs no model, the\n"
+          "floor under every inference call's latency.\n"
           "\n"
           "Closed loop (the default, concurrency 1): --concurrency-range\n"
           "START:END[:STEP] calls in flight, each from its own thread, back\n"
@@ -108,6 +111,8 @@ std::optional<int> ParseOptions(const std::vector<std::string>& args,
   o.common.AddTo(cli);
   cli.AddString("file", &o.file, "image (PNG/JPEG) to send to Inspect");
   cli.AddString("rows", &o.rows, "CSV table whose rows are sent to Predict");
+  cli.AddBool("health", &o.health,
+              "send grpc.health.v1 Check (no model): the RPC's own cost");
   cli.AddInt("rows-per-request", &o.rows_per_request,
              "table rows per Predict call");
   cli.AddString("line-column", &o.line_column,
@@ -143,10 +148,10 @@ absl::StatusOr<std::vector<StepOptions>> MakeSteps(const PerfOptions& o) {
   auto bad = [](const std::string& why) {
     return absl::InvalidArgumentError(why);
   };
-  if (o.file.empty() == o.rows.empty()) {
+  if (!o.file.empty() + !o.rows.empty() + o.health != 1) {
     return bad(
-        "give exactly one of --file IMG (Inspect) and --rows CSV "
-        "(Predict)");
+        "give exactly one of --file IMG (Inspect), --rows CSV (Predict) and "
+        "--health");
   }
   if (o.rows_per_request < 1) return bad("--rows-per-request must be >= 1");
   if (o.concurrency < 0) return bad("--concurrency must be >= 1");
@@ -281,13 +286,30 @@ absl::StatusOr<Workload> PredictWorkload(const PerfOptions& o,
   return workload;
 }
 
+// grpc.health.v1 Check of the whole server: serialisation, the channel and
+// the server's gRPC threads, no model and no queue.
+Workload HealthWorkload(const Clients& clients) {
+  Workload workload;
+  workload.api = "health";
+  workload.model = "(none)";
+  workload.send = [&clients](int worker) -> absl::StatusOr<perf::ServerSplit> {
+    auto serving = clients[worker]->Health();
+    if (!serving.ok()) return serving.status();
+    if (!*serving) return absl::UnavailableError("health: NOT_SERVING");
+    return perf::ServerSplit{};
+  };
+  return workload;
+}
+
 std::string Title(const Workload& w, const PerfOptions& o,
                   const StepOptions& step) {
   const bool open = step.request_rate > 0;
   return absl::StrFormat(
       "%s via %s: %s, windows of %s (at most %d per step, stable within "
       "%g%%)",
-      w.model, w.api == "inspect" ? "Inspect" : "Predict",
+      w.model,
+      w.api == "inspect" ? "Inspect"
+                         : (w.api == "predict" ? "Predict" : "Health.Check"),
       open
           ? absl::StrFormat("open loop, %s arrivals, %d workers",
                             perf::ArrivalsName(step.arrivals), step.max_threads)
@@ -325,8 +347,10 @@ int RunPerf(const std::vector<std::string>& args) {
     clients.push_back(
         std::make_unique<LineserveClient>(options.common.Options()));
   }
-  auto workload = options.file.empty() ? PredictWorkload(options, clients)
-                                       : InspectWorkload(options, clients);
+  absl::StatusOr<Workload> workload = options.health ? HealthWorkload(clients)
+                                      : options.file.empty()
+                                          ? PredictWorkload(options, clients)
+                                          : InspectWorkload(options, clients);
   if (!workload.ok()) {
     PrintError(options.common,
                {{"input", options.file.empty() ? options.rows : options.file}},

@@ -151,6 +151,12 @@ for c in $concurrencies; do
   done
 done
 
+# The floor under every call: grpc.health.v1 Check, no model and no queue,
+# on the same channel settings, at 1 client.
+sleep "$SETTLE"
+{ "$CLI" perf --server "$ADDR" --health --concurrency 1 --json "${perf_windows[@]}" || true; } |
+  tee -a "$WORK/health.jsonl"
+
 # Rows per call as the in-process sweep batches them: the served side of
 # the efficiency model's limit (one row per call measures the RPC instead).
 rows_per_call=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(max(r, key=lambda x: x["samples_per_second"])["batch_size"])' \

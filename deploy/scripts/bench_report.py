@@ -4,7 +4,7 @@
 Usage: bench_report.py WORK_DIR OUT.md
 
 Reads WORK_DIR/machine.env, inprocess_<model>.jsonl (lineserve-bench --json),
-served.jsonl and poisson.jsonl (lineserve-cli perf --json), queue_delays and,
+served.jsonl, health.jsonl and poisson.jsonl (lineserve-cli perf --json), queue_delays and,
 when present, train_<allocator>.{time,log}. Every target is checked against
 figures of this one run and reported as met or not met; nothing is assumed.
 """
@@ -38,6 +38,7 @@ class Report:
         self.served = read_jsonl(os.path.join(work, "served.jsonl"))
         self.served_rows = read_jsonl(os.path.join(work, "served_rows.jsonl"))
         self.poisson = read_jsonl(os.path.join(work, "poisson.jsonl"))
+        self.health = read_jsonl(os.path.join(work, "health.jsonl"))
         with open(os.path.join(work, "queue_delays")) as f:
             delays = [int(x) for x in f.read().split()]
         # Both models' configs; the larger delay is the conservative bound.
@@ -199,6 +200,14 @@ class Report:
                  f"at batch 1): {overhead:.0f} us of gRPC, protobuf, queueing and "
                  f"scheduling. At {max(on)} clients: {top['throughput_rps']:.0f} req/s, "
                  f"p99 {top['latency_ms_p99']:.2f} ms.")
+        if self.health:
+            floor_us = self.health[0]["latency_ms_mean"] * 1000
+            self.out()
+            self.out(f"The floor under it: a grpc.health.v1 Check (`lineserve-cli perf "
+                     f"--health`: the same client and channel, no model, no queue) takes "
+                     f"{floor_us:.0f} us at 1 client, so {overhead - floor_us:.0f} us of "
+                     f"the overhead is the Predict path's own (request and response "
+                     f"messages, the queue hand-off, the worker's wake-up).")
         self.out()
         self.check("Predict overhead at 1 client <= 150 us", f"{overhead:.0f} us",
                    overhead <= 150)

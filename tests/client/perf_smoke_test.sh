@@ -2,7 +2,7 @@
 # `lineserve-cli perf` end to end: a real server serves the golden
 # repository on loopback (port 0, reported in a port file) and perf runs a
 # few calls of each kind against it: closed loop Inspect over a doubling
-# range, Predict from CSV rows, an open Poisson loop, JSON and CSV output,
+# range, Predict from CSV rows, Health.Check, an open Poisson loop, JSON and CSV output,
 # and bad options. Counts windows (--requests), so only counts are checked,
 # never timings. Stops what it starts.
 set -euo pipefail
@@ -74,6 +74,12 @@ grep -q '"api":"predict","mode":"concurrency"' "$work/predict.jsonl" ||
   fail "api predict"
 grep -q '"rows_per_request":2' "$work/predict.jsonl" || fail "rows per call"
 
+# Health: grpc.health.v1 Check, no model; the floor under every call.
+"$cli" perf "${common[@]}" --health --concurrency 2 --requests 4 --json \
+  > "$work/health.jsonl" 2> "$work/health.err" || fail "health"
+check "$work/health.jsonl" json 4 concurrency 2
+grep -q '"api":"health"' "$work/health.jsonl" || fail "api health"
+
 # Open loop: Poisson arrivals at 20 calls/s, seeded.
 "$cli" perf "${common[@]}" --file "$golden/images/ok.png" --request-rate 20 \
   --arrivals poisson --seed 7 --requests 4 --json --csv "$work/open.csv" \
@@ -102,6 +108,7 @@ expect_usage_error() {
 expect_usage_error "exactly one of --file" \
   --file "$golden/images/ok.png" --rows "$golden/rows.csv"
 expect_usage_error "exactly one of --file"
+expect_usage_error "exactly one of --file" --rows "$golden/rows.csv" --health
 expect_usage_error "START is greater than END" \
   --file "$golden/images/ok.png" --concurrency-range 4:1
 expect_usage_error "not both" \

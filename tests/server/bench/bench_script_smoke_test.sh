@@ -21,6 +21,8 @@ for section in "## Machine" "## Targets" "## In-process limit" \
     "## Predict: the server's overhead per request" "## Poisson arrivals"; do
   grep -q "$section" "$doc" || fail "no '$section' in BENCHMARKS.md"
 done
+grep -qE "^The floor under it: a grpc.health.v1 Check .* takes [0-9]+ us at 1 client" "$doc" ||
+  fail "no Health.Check floor beside the Predict overhead"
 # Two concurrencies x two models in the served tables, one row per size in
 # the in-process ones, and a verdict on every target.
 [[ $(grep -cE '^\| [12] \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|' "$doc") -ge 4 ]] || fail "served rows"
