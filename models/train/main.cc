@@ -174,6 +174,9 @@ int RunQuality(const std::vector<std::string>& args) {
                 "supervised (1 - P(ok)) or, for segmentation, calibrated "
                 "(the larger of its and an OK-only anomaly score's "
                 "percentiles among the good training images)");
+  cli.AddString("augment", &o.augment,
+                "training augmentation: symmetries (flips, transposes), "
+                "shifts, both comma-separated, or none");
   cli.AddBool("flip-averaging", &o.flip_averaging,
               "serve the mean over the four flips (4x compute)");
   AddCommonOptions(cli, o, &threads);

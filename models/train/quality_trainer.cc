@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "models/base/file_util.h"
 #include "models/base/status_macros.h"
 #include "models/config/model_config.h"
@@ -149,25 +150,54 @@ absl::StatusOr<std::vector<float>> LoadMasks(const QualityTrainOptions& options,
   return data::LoadImageFolder(masks, preprocessor, options.threads);
 }
 
+// Which augmentations --augment asks for.
+struct Augmentation {
+  bool symmetries = false;
+  bool shifts = false;
+};
+
+absl::StatusOr<Augmentation> ParseAugmentation(const std::string& list) {
+  Augmentation a;
+  if (list == "none") return a;
+  for (absl::string_view name : absl::StrSplit(list, ',')) {
+    if (name == "symmetries") {
+      a.symmetries = true;
+    } else if (name == "shifts") {
+      a.shifts = true;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--augment: \"", name,
+                       "\" is not one of symmetries, shifts (or none alone)"));
+    }
+  }
+  return a;
+}
+
 // Random flips, quarter turns and shifts of a batch [B, C, H, W] (square),
 // in place of new memory. Surface defects have no preferred orientation,
 // and a camera station's framing drifts by a few pixels: both are safe for
 // this task. Image and mask channels travel together.
-torch::Tensor Augment(const torch::Tensor& batch, std::mt19937_64& rng,
-                      float pad_value) {
+torch::Tensor Augment(const torch::Tensor& batch, const Augmentation& which,
+                      std::mt19937_64& rng, float pad_value) {
+  if (!which.symmetries && !which.shifts) return batch;
   const int64_t b = batch.size(0), h = batch.size(2), w = batch.size(3);
-  const int64_t max_shift = std::max<int64_t>(1, h / 16);
-  torch::Tensor padded = torch::constant_pad_nd(
-      batch, {max_shift, max_shift, max_shift, max_shift}, pad_value);
+  const int64_t max_shift = which.shifts ? std::max<int64_t>(1, h / 16) : 0;
+  torch::Tensor padded =
+      max_shift > 0
+          ? torch::constant_pad_nd(
+                batch, {max_shift, max_shift, max_shift, max_shift}, pad_value)
+          : batch;
   std::vector<torch::Tensor> out;
   out.reserve(b);
   for (int64_t i = 0; i < b; ++i) {
-    const int64_t dy = rng() % (2 * max_shift + 1);
-    const int64_t dx = rng() % (2 * max_shift + 1);
+    const int64_t dy = max_shift > 0 ? rng() % (2 * max_shift + 1) : 0;
+    const int64_t dx = max_shift > 0 ? rng() % (2 * max_shift + 1) : 0;
     torch::Tensor x = padded[i].slice(1, dy, dy + h).slice(2, dx, dx + w);
-    if (rng() & 1) x = x.flip({2});
-    if (rng() & 1) x = x.flip({1});
-    if (rng() & 1) x = x.transpose(1, 2);  // with the flips: all 8 symmetries
+    if (which.symmetries) {
+      if (rng() & 1) x = x.flip({2});
+      if (rng() & 1) x = x.flip({1});
+      if (rng() & 1) x = x.transpose(1, 2);  // with the flips: all 8
+    }
     out.push_back(x);
   }
   return torch::stack(out);
@@ -532,6 +562,7 @@ struct StepContext {
   const Dataset& data;
   const ClassBalance& balance;
   int64_t stride;
+  Augmentation augmentation;
 };
 
 // The cell loss and the verdict's loss on an augmented (and, with --crop,
@@ -544,7 +575,7 @@ torch::Tensor SegmentationLoss(const StepContext& c, FoldModel& model,
   torch::Tensor both = Augment(torch::cat({data.images.index_select(0, index),
                                            data.masks.index_select(0, index)},
                                           1),
-                               rng, data.pad_value);
+                               c.augmentation, rng, data.pad_value);
   if (options.crop_size > 0 && options.crop_size < both.size(2)) {
     both =
         RandomCrops(both, y != data.ok_index, options.crop_size, c.stride, rng);
@@ -581,8 +612,8 @@ torch::Tensor SegmentationLoss(const StepContext& c, FoldModel& model,
 torch::Tensor CnnLoss(const StepContext& c, FoldModel& model,
                       const torch::Tensor& index, const torch::Tensor& y,
                       std::mt19937_64& rng) {
-  const torch::Tensor x =
-      Augment(c.data.images.index_select(0, index), rng, c.data.pad_value);
+  const torch::Tensor x = Augment(c.data.images.index_select(0, index),
+                                  c.augmentation, rng, c.data.pad_value);
   const torch::Tensor logits = model.module.forward({x}).toTensor();
   return torch::nn::functional::cross_entropy(
       logits, y,
@@ -649,7 +680,9 @@ FoldResult TrainFold(const QualityTrainOptions& options, const Dataset& data,
                      const std::string& fold_name, std::ostream& log) {
   const int64_t stride = CellStride(options);
   const ClassBalance balance = BalanceClasses(options, data, split, stride);
-  const StepContext context{options, data, balance, stride};
+  // CheckOptions has parsed it already.
+  const StepContext context{options, data, balance, stride,
+                            *ParseAugmentation(options.augment)};
   torch::manual_seed(options.seed + fold);
   FoldModel model(BuildNetwork(options, data), options);
   FoldSchedule schedule = StartSchedule(options, split, fold);
@@ -765,6 +798,7 @@ absl::Status CheckOptions(const QualityTrainOptions& options) {
   if (options.folds < 1) {
     return absl::InvalidArgumentError("--folds must be >= 1");
   }
+  RETURN_IF_ERROR(ParseAugmentation(options.augment).status());
   if (options.decoder_levels < 0 ||
       options.decoder_levels >=
           std::max<int>(1, static_cast<int>(options.block_channels.size()))) {
@@ -1106,6 +1140,7 @@ nlohmann::json TrainingSummary(const QualityTrainOptions& options,
       {"defect_score", options.defect_score},
       {"crop_size", options.crop_size},
       {"flip_averaging", options.flip_averaging},
+      {"augment", options.augment},
       {"class_weights", published.class_weights}};
 }
 

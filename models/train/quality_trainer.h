@@ -68,6 +68,10 @@ struct QualityTrainOptions {
   int crop_size = 0;
   // Serve the average over the image's flips.
   bool flip_averaging = true;
+  // Training augmentation, a comma list: "symmetries" (random flips and
+  // transposes: the square's 8 symmetries), "shifts" (up to 1/16 of the
+  // side each way); or "none".
+  std::string augment = "symmetries,shifts";
   // Segmentation: also measure an OK-only anomaly score on every fold (the
   // network's features against their statistics on the fold's good training
   // images), alone and combined with the supervised score; reported in
@@ -79,9 +83,9 @@ struct QualityTrainOptions {
   // (CalibrateSegmentationInspector), the study's "max_percentile". On the
   // magnetic tiles (5 folds by tile) calibrated flags 49.9% of OK tiles at
   // 95% defect recall against supervised's 58.9%, at the same ROC AUC
-  // (0.878, 0.876). Not the default yet: the defect map's region is the
-  // cells at or above the verdict threshold, which is on the classifier's
-  // scale only for the supervised score.
+  // (0.878, 0.876). Not the default: its P(defect) is a rank among good
+  // tiles (an OK part reads about 0.67), not a probability, and its average
+  // precision is lower (0.777 against 0.808).
   std::string defect_score = "supervised";
   uint64_t seed = 1;
   int threads = 1;  // decoding threads; LibTorch's are set by the caller

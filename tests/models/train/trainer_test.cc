@@ -335,6 +335,40 @@ TEST(TrainerTest, CalibratedDefectScoreServesTheStudysMaxPercentile) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// --augment: "none" trains on the images as they are, so the same seed
+// learns other weights than with the default flips, transposes and shifts;
+// the choice is recorded, and an unknown name is refused naming it.
+TEST(TrainerTest, AugmentationIsChosenAndRecorded) {
+  const fs::path data = MakeImageFolder("augment");
+  QualityTrainOptions o = TinyQualityOptions(data, data.parent_path() / "r");
+  o.epochs = 1;
+  std::ostringstream log;
+  auto augmented = TrainQualityModel(o, log);
+  ASSERT_TRUE(augmented.ok()) << augmented.status() << "\n" << log.str();
+  EXPECT_EQ(augmented->metrics["training"]["augment"], "symmetries,shifts");
+
+  QualityTrainOptions plain = o;
+  plain.augment = "none";
+  plain.repository = o.repository + "-plain";
+  auto unaugmented = TrainQualityModel(plain, log);
+  ASSERT_TRUE(unaugmented.ok()) << unaugmented.status();
+  EXPECT_EQ(unaugmented->metrics["training"]["augment"], "none");
+  auto first_weights = [](const std::string& dir) {
+    torch::jit::Module m = torch::jit::load(dir + "/model.pt");
+    return (*m.parameters().begin()).clone();
+  };
+  const torch::Tensor a = first_weights(augmented->version_dir);
+  const torch::Tensor b = first_weights(unaugmented->version_dir);
+  ASSERT_EQ(a.sizes(), b.sizes());
+  EXPECT_FALSE(torch::equal(a, b));
+
+  plain.augment = "symmetries,rotations";
+  const absl::Status bad = TrainQualityModel(plain, log).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.message()),
+              ::testing::HasSubstr("\"rotations\""));
+}
+
 TEST(TrainerTest, PublishingAllTilesUsesTheOutOfFoldThreshold) {
   const fs::path data = MakeImageFolder("alltiles");
   const fs::path repo = data.parent_path() / "r";
