@@ -79,6 +79,11 @@ ABSL_FLAG(int, torch_threads, 1,
 ABSL_FLAG(std::string, device, "",
           "run every model on this device (auto, cpu, cuda:N) instead of "
           "each config's device");
+ABSL_FLAG(bool, tune_batch_size, true,
+          "time each model version at batch sizes 1, 2, 4, ... up to its "
+          "max_batch_size when it loads and form batches no larger than the "
+          "smallest size within 10% of the fastest per sample (false: the "
+          "config's max_batch_size)");
 ABSL_FLAG(int64_t, decode_memory_bytes, int64_t{512} << 20,
           "memory every image being decoded at once may take together "
           "(estimated from each image's header); an image that does not "
@@ -356,6 +361,7 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> LoadRepository(
   options.backends = backends;
   options.observer = observer;
   options.default_instance_count = DefaultInstanceCount(TorchThreads());
+  options.tune_max_batch_size = absl::GetFlag(FLAGS_tune_batch_size);
   // Lives as long as the process: servables may outlive the repository
   // briefly while their last calls finish.
   static auto* const decode_memory =

@@ -550,12 +550,21 @@ ModelRepository::VersionEntry ModelRepository::LoadVersion(
     servable_options.clock = options_.clock;
     servable_options.default_instance_count = options_.default_instance_count;
     servable_options.decode_memory = options_.decode_memory;
+    servable_options.tune_max_batch_size = options_.tune_max_batch_size;
     if (options_.observer_factory) {
       servable_options.observer = options_.observer_factory(config, version);
     }
     ASSIGN_OR_RETURN(std::unique_ptr<ServableModel> servable,
                      ServableModel::Create(std::move(servable_options)));
     entry.status.set_device(servable->device());
+    if (!servable->batch_timings().empty()) {
+      LogInfo(kLogComponent, "batch size tuned",
+              {{"model", config.name()},
+               {"version", version},
+               {"configured_max_batch_size", config.max_batch_size()},
+               {"max_batch_size", servable->max_batch_size()},
+               {"per_sample", TimingsText(servable->batch_timings())}});
+    }
     entry.servable = unloader_->Share(std::move(servable));
     return absl::OkStatus();
   }();

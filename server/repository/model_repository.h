@@ -83,6 +83,11 @@ struct ModelRepositoryOptions {
   // Workers of a model whose config leaves instance_count at 0.
   int default_instance_count = 1;
 
+  // Every version's batches are capped at the size its load-time timing
+  // found about as fast per sample as the fastest
+  // (ServableModelOptions::tune_max_batch_size), timed on `clock`.
+  bool tune_max_batch_size = false;
+
   // Optional metrics hooks per version.
   BatcherObserverFactory observer_factory;
 

@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
   std::shared_ptr<Backend> backend = std::move(options.backend);
   Clock* clock = options.clock != nullptr ? options.clock : Clock::Real();
   const int default_instances = options.default_instance_count;
+  const bool tune = options.tune_max_batch_size;
   std::unique_ptr<ServableModel> servable(
       new ServableModel(std::move(options)));
   const ModelConfig& config = servable->config_;
@@ -137,6 +138,21 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
 
   DynamicBatcherOptions batcher_options;
   batcher_options.queue = QueueOptionsFromConfig(config);
+  if (tune && batcher_options.queue.max_batch_size > 1) {
+    auto choice = TuneMaxBatchSize(
+        *backend, batcher_options.queue.max_batch_size, *clock);
+    if (!choice.ok()) return AnnotateStatus(choice.status(), context);
+    BatchQueueOptions& queue = batcher_options.queue;
+    queue.max_batch_size = choice->max_batch_size;
+    // Preferred sizes above the cap can no longer form.
+    queue.preferred_batch_sizes.erase(
+        std::remove_if(queue.preferred_batch_sizes.begin(),
+                       queue.preferred_batch_sizes.end(),
+                       [&](int size) { return size > queue.max_batch_size; }),
+        queue.preferred_batch_sizes.end());
+    servable->batch_timings_ = std::move(choice->timings);
+  }
+  servable->max_batch_size_ = batcher_options.queue.max_batch_size;
   batcher_options.num_workers = InstanceCount(config, default_instances);
   batcher_options.clock = clock;
   batcher_options.model_name = config.name();

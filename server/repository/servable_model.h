@@ -28,6 +28,7 @@
 #include "models/preprocess/image_preprocessor.h"
 #include "models/preprocess/tabular_encoder.h"
 #include "server/backends/backend.h"
+#include "server/batching/batch_size_tuner.h"
 #include "server/batching/dynamic_batcher.h"
 #include "server/batching/inference_task.h"
 #include "server/common/clock.h"
@@ -54,6 +55,11 @@ struct ServableModelOptions {
   // Optional, not owned: the server-wide budget image decoding draws from
   // (see decode_memory()); must outlive the servable.
   preprocess::DecodeMemory* decode_memory = nullptr;
+  // Time the backend at 1, 2, 4, ... up to the config's max_batch_size
+  // before serving and batch no larger than the smallest size that is
+  // about as fast per sample as the fastest (batch_size_tuner.h), on
+  // `clock`. Off: the config's max_batch_size.
+  bool tune_max_batch_size = false;
 };
 
 // Executions of `config`'s model side by side: its instance_count, or
@@ -65,11 +71,12 @@ class ServableModel {
  public:
   // Builds the preprocessing from the config and starts the batcher:
   // max_batch_size (0 means batches of 1), max_queue_delay_microseconds,
-  // preferred_batch_size, max_queue_size and instance_count workers.
-  // INVALID_ARGUMENT for a null backend or a config the batcher refuses;
-  // FAILED_PRECONDITION when the backend's tensors are not the config's
-  // (name, type or dims), or an image or tabular model does not take one
-  // FP32 tensor of the preprocessing's size.
+  // preferred_batch_size, max_queue_size and instance_count workers; with
+  // tune_max_batch_size it first times the backend (a failed pass is
+  // FAILED_PRECONDITION). INVALID_ARGUMENT for a null backend or a config the
+  // batcher refuses; FAILED_PRECONDITION when the backend's tensors are not the
+  // config's (name, type or dims), or an image or tabular model does not take
+  // one FP32 tensor of the preprocessing's size.
   static absl::StatusOr<std::unique_ptr<ServableModel>> Create(
       ServableModelOptions options);
 
@@ -101,6 +108,14 @@ class ServableModel {
   // The budget images for this model decode under (pass it to
   // ImagePreprocessor::Process); null: unbounded beyond each image's limits.
   preprocess::DecodeMemory* decode_memory() const { return decode_memory_; }
+
+  // The largest batch the batcher forms: the config's max_batch_size (at
+  // least 1), or what tuning chose. batch_timings(): what tuning measured
+  // (empty without it).
+  int max_batch_size() const { return max_batch_size_; }
+  const std::vector<BatchSizeTiming>& batch_timings() const {
+    return batch_timings_;
+  }
 
   // dynamic_batching.default_timeout_microseconds, for requests without a
   // deadline; InfiniteDuration() when the config sets none.
@@ -135,6 +150,8 @@ class ServableModel {
   std::vector<TensorSpec> inputs_;
   std::vector<TensorSpec> outputs_;
   absl::Duration default_timeout_ = absl::InfiniteDuration();
+  int max_batch_size_ = 1;
+  std::vector<BatchSizeTiming> batch_timings_;
   std::optional<preprocess::ImagePreprocessor> image_preprocessor_;
   std::optional<preprocess::TabularEncoder> tabular_encoder_;
   preprocess::DecodeMemory* const decode_memory_;

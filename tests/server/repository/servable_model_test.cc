@@ -237,6 +237,98 @@ TEST(ServableModelTest, DestructionAnswersQueuedTasks) {
   }
 }
 
+// A SumBackend whose pass of b samples takes `fixed` + b x `per_sample` on
+// `clock`.
+std::shared_ptr<FakeBackend> TimedSumBackend(const ModelConfig& config,
+                                             FakeClock& clock,
+                                             absl::Duration fixed,
+                                             absl::Duration per_sample) {
+  std::shared_ptr<FakeBackend> sum = SumBackend(config);
+  return std::make_shared<FakeBackend>(
+      sum->inputs(), sum->outputs(),
+      [sum, &clock, fixed, per_sample](const std::vector<Tensor>& in,
+                                       int batch_size) {
+        clock.Advance(fixed + batch_size * per_sample);
+        return sum->Run(in, batch_size);
+      },
+      "fake:0");
+}
+
+// Three rows queued behind a long delay, then drained: the batch sizes
+// their answers report.
+std::vector<int> DrainedBatchSizes(std::shared_ptr<FakeBackend> backend,
+                                   FakeClock& clock, bool tune,
+                                   int* max_batch_size) {
+  ServableModelOptions options;
+  options.config = TabularConfig();  // max_batch_size 4, preferred 4
+  options.config.mutable_dynamic_batching()->set_max_queue_delay_microseconds(
+      3600 * 1000000LL);
+  options.config.mutable_dynamic_batching()->set_wait_when_idle(true);
+  options.version = 1;
+  options.clock = &clock;
+  options.backend = std::move(backend);
+  options.tune_max_batch_size = tune;
+  auto servable = ServableModel::Create(std::move(options));
+  EXPECT_TRUE(servable.ok()) << servable.status();
+  if (!servable.ok()) return {};
+  *max_batch_size = (*servable)->max_batch_size();
+  Answer answers[3];
+  absl::Notification done[3];
+  SubmitRows(**servable, 3, answers, done);
+  servable->reset();  // drains: batches of at most the cap
+  std::vector<int> sizes;
+  for (const Answer& answer : answers) {
+    EXPECT_TRUE(answer.status.ok()) << answer.status;
+    sizes.push_back(answer.result.batch_size);
+  }
+  return sizes;
+}
+
+TEST(ServableModelTest, TunedBatchesStopWhereTheyNoLongerPay) {
+  FakeClock clock;
+  int cap = 0;
+  // The same cost per row at every batch size: batching buys nothing, so
+  // the tuned model computes each row alone (and drops its preferred
+  // size 4, which it can no longer form).
+  EXPECT_THAT(DrainedBatchSizes(
+                  TimedSumBackend(TabularConfig(), clock, absl::ZeroDuration(),
+                                  absl::Milliseconds(10)),
+                  clock, /*tune=*/true, &cap),
+              ElementsAre(1, 1, 1));
+  EXPECT_EQ(cap, 1);
+  // Untuned, the config's max_batch_size takes all three at once.
+  EXPECT_THAT(DrainedBatchSizes(
+                  TimedSumBackend(TabularConfig(), clock, absl::ZeroDuration(),
+                                  absl::Milliseconds(10)),
+                  clock, /*tune=*/false, &cap),
+              ElementsAre(3, 3, 3));
+  EXPECT_EQ(cap, 4);
+  // A fixed cost per pass that batching shares: the tuned model keeps the
+  // whole batch of 4.
+  EXPECT_THAT(DrainedBatchSizes(TimedSumBackend(TabularConfig(), clock,
+                                                absl::Milliseconds(10),
+                                                absl::Microseconds(100)),
+                                clock, /*tune=*/true, &cap),
+              ElementsAre(3, 3, 3));
+  EXPECT_EQ(cap, 4);
+}
+
+TEST(ServableModelTest, TuningThatFailsRefusesTheVersion) {
+  FakeClock clock;
+  ServableModelOptions options;
+  options.config = TabularConfig();
+  options.version = 2;
+  options.clock = &clock;
+  auto backend = SumBackend(options.config);
+  backend->FailWith(absl::InternalError("no memory"));
+  options.backend = backend;
+  options.tune_max_batch_size = true;
+  auto servable = ServableModel::Create(std::move(options));
+  EXPECT_EQ(servable.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(servable.status().message(),
+              HasSubstr("model 'efficiency' version 2: timing batch size 1"));
+}
+
 TEST(ServableModelTest, InstanceCountZeroRunsTheServersDefaultOfWorkers) {
   // Three workers: three batches of one are in the backend at once.
   ServableModelOptions options;
