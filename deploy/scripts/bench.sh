@@ -115,7 +115,7 @@ grep -h 'max_queue_delay_microseconds' "$SERVED"/*_batching_on/config.pbtxt \
   | awk '{print $2}' > "$WORK/queue_delays"
 
 "$SERVER" --model-repository "$SERVED" --grpc-address 127.0.0.1:0 \
-  --port-file "$WORK/port" --metrics-address "" --log-level warning \
+  --port-file "$WORK/port" --metrics-address "" --log-level info \
   2> "$WORK/server.log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT

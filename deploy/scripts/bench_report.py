@@ -4,12 +4,14 @@
 Usage: bench_report.py WORK_DIR OUT.md
 
 Reads WORK_DIR/machine.env, inprocess_<model>.jsonl (lineserve-bench --json),
-served.jsonl, health.jsonl and poisson.jsonl (lineserve-cli perf --json), queue_delays and,
+served.jsonl, health.jsonl and poisson.jsonl (lineserve-cli perf --json),
+server.log (the batch sizes the server chose), queue_delays and,
 when present, train_<allocator>.{time,log}. Every target is checked against
 figures of this one run and reported as met or not met; nothing is assumed.
 """
 import json
 import os
+import re
 import sys
 
 MODELS = ("quality_inspection", "efficiency_prediction")
@@ -94,6 +96,22 @@ class Report:
                          f"{r['samples_per_second']:.0f} |")
             self.out()
 
+    def tuned_batch_sizes(self):
+        """{model: (configured, chosen, per-sample text)} from the server's log."""
+        path = os.path.join(self.work, "server.log")
+        if not os.path.exists(path):
+            return {}
+        found = re.compile(r'batch size tuned model=(\S+) version=\d+ '
+                           r'configured_max_batch_size=(\d+) max_batch_size=(\d+) '
+                           r'per_sample="([^"]*)"')
+        tuned = {}
+        with open(path) as f:
+            for line in f:
+                m = found.search(line)
+                if m:
+                    tuned[m.group(1)] = (int(m.group(2)), int(m.group(3)), m.group(4))
+        return tuned
+
     def served_section(self):
         delay_ms = self.delay_us / 1000
         self.out("## Served: dynamic batching on and off (`lineserve-cli perf`, closed loop)")
@@ -105,6 +123,16 @@ class Report:
                  "the last three. Latency in ms; queue and compute as the server reports "
                  "them (ServerTiming), overhead = mean latency - queue - compute.")
         self.out()
+        tuned = self.tuned_batch_sizes()
+        if tuned:
+            self.out("Batching on forms batches no larger than the size the server chose "
+                     "when the model loaded (`--tune-batch-size`: the smallest within 10% "
+                     "of the fastest time per sample, measured then):")
+            self.out()
+            for name, (configured, chosen, per_sample) in sorted(tuned.items()):
+                self.out(f"- {name}: {chosen} of max_batch_size {configured} "
+                         f"(per sample at each size: {per_sample})")
+            self.out()
         for model in MODELS:
             on, off = self.steps(model, "on"), self.steps(model, "off")
             if not on or not off:

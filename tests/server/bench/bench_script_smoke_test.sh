@@ -21,6 +21,10 @@ for section in "## Machine" "## Targets" "## In-process limit" \
     "## Predict: the server's overhead per request" "## Poisson arrivals"; do
   grep -q "$section" "$doc" || fail "no '$section' in BENCHMARKS.md"
 done
+# The golden models are batched (max_batch_size 16 and 64): the server tunes
+# both at load and the report lists what it chose.
+[[ $(grep -cE "^- [a-z_]+_batching_on: [0-9]+ of max_batch_size [0-9]+ \(per sample at each size: 1: " "$doc") -eq 2 ]] ||
+  fail "no tuned batch size for each batched model"
 grep -qE "^The floor under it: a grpc.health.v1 Check .* takes [0-9]+ us at 1 client" "$doc" ||
   fail "no Health.Check floor beside the Predict overhead"
 # Two concurrencies x two models in the served tables, one row per size in
