@@ -427,6 +427,7 @@ struct TargetRows {
   size_t target = 0;           // the target's column
   std::vector<size_t> usable;  // table rows with a numeric target
   std::vector<double> y;       // their targets, same order
+  std::string fingerprint;     // of the file's content (FingerprintFiles)
 };
 
 // A column of numbers with a few cells that are not (a decimal comma, a
@@ -471,6 +472,8 @@ absl::StatusOr<TargetRows> ReadTargetRows(const EfficiencyTrainOptions& options,
   TargetRows rows;
   ASSIGN_OR_RETURN(rows.table,
                    data::ReadCsv(options.csv_path, {options.delimiter}));
+  ASSIGN_OR_RETURN(rows.fingerprint,
+                   FingerprintFiles({{"", options.csv_path}}));
   const data::CsvTable& table = rows.table;
   RETURN_IF_ERROR(CheckMostlyNumericColumns(options, table));
   const auto target = table.ColumnIndex(options.target_column);
@@ -873,7 +876,8 @@ std::vector<GateReference> GateReferences(const EfficiencyTrainOptions& options,
   if (!latest.ok() || !latest->has_value()) return references;
   const PublishedVersion& previous = **latest;
   if (std::optional<double> mae = RecordedOutOfFoldFigure(
-          previous.dir, "all_rows", "csv", options.csv_path, "mae")) {
+          previous.dir, "all_rows", {"csv", options.csv_path, rows.fingerprint},
+          "mae")) {
     references.push_back(
         {absl::StrCat("version ", previous.version, " (out-of-fold)"), *mae});
     return references;
@@ -975,6 +979,7 @@ absl::StatusOr<TrainResult> Train(const EfficiencyTrainOptions& options,
   RETURN_IF_ERROR(ReportContractChange(options.repository,
                                        published->proposed->config, log));
   nlohmann::json metrics = Metrics(options, rows, cv, *published);
+  metrics["training"]["data_fingerprint"] = rows.fingerprint;
   RETURN_IF_ERROR(ApplyQualityGate(
       {"mae", /*higher_is_better=*/false, options.force},
       metrics["mae"].get<double>(),

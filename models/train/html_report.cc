@@ -612,18 +612,29 @@ struct Compared {
   bool percent;
 };
 
-// What a version's figures were measured on: the data, and which items of
-// it. Two versions that differ here are not compared like for like.
-std::string EvaluatedOn(const Json& m) {
-  const auto name = [](const std::string& path) {
-    return std::filesystem::path(path).filename().string();
+// Whether two versions' figures were measured on the same data and the
+// same items of it. The data is the same when both record the same content
+// fingerprint; a version from before fingerprints is matched by its data's
+// file name.
+bool EvaluatedAlike(const Json& a, const Json& b) {
+  const auto split = [](const Json& m) {
+    return absl::StrCat(
+        Text(m, {"split", "figures"}), "|", Text(m, {"split", "folds"}), "|",
+        Text(m, {"split", "seed"}), "|", Text(m, {"split", "validation_count"}),
+        "|", Text(m, {"split", "test_count"}));
   };
-  return absl::StrCat(
-      name(Text(m, {"training", "data_dir"})), "|",
-      name(Text(m, {"training", "csv"})), "|", Text(m, {"split", "figures"}),
-      "|", Text(m, {"split", "folds"}), "|", Text(m, {"split", "seed"}), "|",
-      Text(m, {"split", "validation_count"}), "|",
-      Text(m, {"split", "test_count"}));
+  const auto names = [](const Json& m) {
+    const auto name = [](const std::string& path) {
+      return std::filesystem::path(path).filename().string();
+    };
+    return absl::StrCat(name(Text(m, {"training", "data_dir"})), "|",
+                        name(Text(m, {"training", "csv"})));
+  };
+  const std::string fa = Text(a, {"training", "data_fingerprint"});
+  const std::string fb = Text(b, {"training", "data_fingerprint"});
+  const bool same_data =
+      !fa.empty() && !fb.empty() ? fa == fb : names(a) == names(b);
+  return same_data && split(a) == split(b);
 }
 
 std::string Comparison(const ReportedVersion& current,
@@ -681,7 +692,7 @@ std::string Comparison(const ReportedVersion& current,
                       "\">", change, "</td></tr>\n");
     }
     html += "</table>\n";
-    if (EvaluatedOn(current.metrics) != EvaluatedOn(previous->metrics)) {
+    if (!EvaluatedAlike(current.metrics, previous->metrics)) {
       html +=
           "<p class=\"note warn\">The two versions were evaluated on "
           "different data or splits: their figures are not like for like. "

@@ -1,5 +1,8 @@
 #include "models/train/quality_gate.h"
 
+#include <cstdint>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -60,20 +63,59 @@ absl::Status ApplyQualityGate(const GateOptions& options, double value,
                    "; pass --force to publish it anyway"));
 }
 
+absl::StatusOr<std::string> FingerprintFiles(
+    const std::vector<NamedFile>& files) {
+  constexpr uint64_t kOffset = 14695981039346656037ull;
+  constexpr uint64_t kPrime = 1099511628211ull;
+  uint64_t hash = kOffset;
+  const auto mix = [&hash](const char* bytes, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      hash ^= static_cast<unsigned char>(bytes[i]);
+      hash *= kPrime;
+    }
+  };
+  std::vector<char> buffer(1 << 16);
+  for (const NamedFile& file : files) {
+    // The name and its end, then the size: no two lists of files hash the
+    // same bytes by moving a boundary.
+    mix(file.name.data(), file.name.size());
+    mix("\0", 1);
+    std::ifstream in(file.path, std::ios::binary);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read ", file.path, " to fingerprint it"));
+    }
+    uint64_t size = 0;
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const size_t got = static_cast<size_t>(in.gcount());
+      mix(buffer.data(), got);
+      size += got;
+    }
+    const std::string size_text = absl::StrCat(size);
+    mix(size_text.data(), size_text.size());
+    mix("\0", 1);
+  }
+  return absl::StrFormat("fnv1a64:%016x", hash);
+}
+
 std::optional<double> RecordedOutOfFoldFigure(const std::string& version_dir,
                                               const std::string& published_on,
-                                              const std::string& data_key,
-                                              const std::string& data,
+                                              const DataIdentity& data,
                                               const std::string& figure) {
   const absl::StatusOr<nlohmann::json> read = ReadVersionMetrics(version_dir);
   if (!read.ok()) return std::nullopt;
   const nlohmann::json& metrics = *read;
   const nlohmann::json training = metrics.value("training", nlohmann::json());
   if (!training.is_object() ||
-      training.value("published_on", "") != published_on ||
-      training.value(data_key, "") != data) {
+      training.value("published_on", "") != published_on) {
     return std::nullopt;
   }
+  const bool same_data =
+      training.contains("data_fingerprint")
+          ? training.value("data_fingerprint", "") == data.fingerprint
+          : training.value(data.key, "") == data.path;
+  if (!same_data) return std::nullopt;
   const nlohmann::json scores = metrics.value("defect_score", nlohmann::json());
   if (metrics.contains(figure) && metrics[figure].is_number()) {
     return metrics[figure].get<double>();

@@ -285,7 +285,8 @@ std::vector<float> BalancingWeights(const std::vector<double>& counts,
 struct Dataset {
   data::ImageFolder folder;
   int ok_index = 0;
-  std::string masks_dir;  // empty for cnn
+  std::string masks_dir;    // empty for cnn
+  std::string fingerprint;  // of the images (FingerprintFiles)
   // The decoded pixels. The tensors below view them without a copy, so a
   // Dataset is not moved once they are set.
   std::vector<float> pixels;
@@ -824,6 +825,17 @@ absl::StatusOr<Dataset> ListDataset(const QualityTrainOptions& options) {
                      options.ok_label, "\" (--ok-label)"));
   }
   data.ok_index = static_cast<int>(ok_it - classes.begin());
+  // Each image as <class>/<file name>: its class and name count, where
+  // the data folder lies does not.
+  std::vector<NamedFile> files;
+  for (size_t i = 0; i < data.folder.paths.size(); ++i) {
+    files.push_back(
+        {absl::StrCat(
+             classes[data.folder.labels[i]], "/",
+             std::filesystem::path(data.folder.paths[i]).filename().string()),
+         data.folder.paths[i]});
+  }
+  ASSIGN_OR_RETURN(data.fingerprint, FingerprintFiles(files));
   return data;
 }
 
@@ -1126,6 +1138,7 @@ nlohmann::json TrainingSummary(const QualityTrainOptions& options,
                                double seconds) {
   return {
       {"data_dir", options.data_dir},
+      {"data_fingerprint", data.fingerprint},
       {"masks_dir", data.masks_dir},
       {"architecture", options.architecture},
       {"published_on", options.publish == "all" ? "all_tiles" : "first_fold"},
@@ -1238,7 +1251,8 @@ std::vector<GateReference> GateReferences(const QualityTrainOptions& options,
   if (!latest.ok() || !latest->has_value()) return references;
   const PublishedVersion& previous = **latest;
   if (std::optional<double> auc = RecordedOutOfFoldFigure(
-          previous.dir, "all_tiles", "data_dir", options.data_dir, "roc_auc")) {
+          previous.dir, "all_tiles",
+          {"data_dir", options.data_dir, data.fingerprint}, "roc_auc")) {
     references.push_back(
         {absl::StrCat("version ", previous.version, " (out-of-fold)"), *auc});
   } else if (std::optional<double> auc =

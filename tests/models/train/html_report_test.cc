@@ -155,6 +155,18 @@ TEST(HtmlReportTest, ComparisonMarksEachFigureBetterOrWorse) {
       RenderHtmlReport({"e", 2, EfficiencyMetrics(0.08)}, &e_before);
   EXPECT_THAT(e_html, HasSubstr("<td class=\"better\">-0.0200</td>"));
   EXPECT_THAT(e_html, HasSubstr("not like for like"));
+
+  // With fingerprints on both sides the content decides, not the name.
+  older["training"]["data_fingerprint"] = "fnv1a64:0123456789abcdef";
+  nlohmann::json newer = EfficiencyMetrics(0.08);
+  newer["training"]["data_fingerprint"] = "fnv1a64:0123456789abcdef";
+  const ReportedVersion copy_before{"e", 1, older};
+  EXPECT_THAT(RenderHtmlReport({"e", 2, newer}, &copy_before),
+              Not(HasSubstr("not like for like")));
+  newer["training"]["csv"] = "other.csv";
+  newer["training"]["data_fingerprint"] = "fnv1a64:fedcba9876543210";
+  EXPECT_THAT(RenderHtmlReport({"e", 2, newer}, &copy_before),
+              HasSubstr("not like for like"));
 }
 
 TEST(HtmlReportTest, QualityGateOutcomeIsShown) {

@@ -61,29 +61,73 @@ TEST(QualityGateTest, RecordedOutOfFoldFigureOnlyForAVersionOfEveryItem) {
   auto write = [&](const nlohmann::json& metrics) {
     std::ofstream(dir / "metrics.json") << metrics.dump();
   };
+  const DataIdentity a{"csv", "a.csv", "fnv1a64:a"};
+  // A version from before fingerprints: the path decides.
   write({{"mae", 0.07},
          {"training", {{"published_on", "all_rows"}, {"csv", "a.csv"}}}});
-  EXPECT_EQ(
-      RecordedOutOfFoldFigure(dir.string(), "all_rows", "csv", "a.csv", "mae"),
-      0.07);
+  EXPECT_EQ(RecordedOutOfFoldFigure(dir.string(), "all_rows", a, "mae"), 0.07);
   // Another table, or a model of one fold: not comparable that way.
-  EXPECT_FALSE(
-      RecordedOutOfFoldFigure(dir.string(), "all_rows", "csv", "b.csv", "mae"));
+  EXPECT_FALSE(RecordedOutOfFoldFigure(dir.string(), "all_rows",
+                                       {"csv", "b.csv", "fnv1a64:a"}, "mae"));
   write({{"mae", 0.07},
          {"training", {{"published_on", "first_fold"}, {"csv", "a.csv"}}}});
-  EXPECT_FALSE(
-      RecordedOutOfFoldFigure(dir.string(), "all_rows", "csv", "a.csv", "mae"));
+  EXPECT_FALSE(RecordedOutOfFoldFigure(dir.string(), "all_rows", a, "mae"));
+  // With a fingerprint, the content decides: a copy elsewhere is the same
+  // data, the same path with other content is not.
+  write({{"mae", 0.07},
+         {"training",
+          {{"published_on", "all_rows"},
+           {"csv", "a.csv"},
+           {"data_fingerprint", "fnv1a64:a"}}}});
+  EXPECT_EQ(RecordedOutOfFoldFigure(dir.string(), "all_rows",
+                                    {"csv", "copy/a.csv", "fnv1a64:a"}, "mae"),
+            0.07);
+  EXPECT_FALSE(RecordedOutOfFoldFigure(dir.string(), "all_rows",
+                                       {"csv", "a.csv", "fnv1a64:b"}, "mae"));
   // The quality model's figure sits under defect_score.
+  const DataIdentity d{"data_dir", "d", "fnv1a64:d"};
   write({{"defect_score", {{"roc_auc", 0.9}}},
          {"training", {{"published_on", "all_tiles"}, {"data_dir", "d"}}}});
-  EXPECT_EQ(RecordedOutOfFoldFigure(dir.string(), "all_tiles", "data_dir", "d",
-                                    "roc_auc"),
+  EXPECT_EQ(RecordedOutOfFoldFigure(dir.string(), "all_tiles", d, "roc_auc"),
             0.9);
   std::ofstream(dir / "metrics.json") << "{not json";
-  EXPECT_FALSE(RecordedOutOfFoldFigure(dir.string(), "all_tiles", "data_dir",
-                                       "d", "roc_auc"));
+  EXPECT_FALSE(
+      RecordedOutOfFoldFigure(dir.string(), "all_tiles", d, "roc_auc"));
   EXPECT_FALSE(RecordedOutOfFoldFigure((dir / "missing").string(), "all_tiles",
-                                       "data_dir", "d", "roc_auc"));
+                                       d, "roc_auc"));
+}
+
+TEST(QualityGateTest, FingerprintFollowsContentAndNamesNotLocation) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / "fingerprint";
+  std::filesystem::create_directories(dir / "copy");
+  auto write = [](const std::filesystem::path& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+  };
+  write(dir / "x.png", "abc");
+  write(dir / "copy" / "x.png", "abc");
+  write(dir / "y.png", "abd");
+  auto of = [](std::vector<NamedFile> files) {
+    absl::StatusOr<std::string> f = FingerprintFiles(files);
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.value_or("");
+  };
+  const std::string original = of({{"ok/x.png", (dir / "x.png").string()}});
+  EXPECT_THAT(original, ::testing::MatchesRegex("fnv1a64:[0-9a-f]{16}"));
+  EXPECT_EQ(of({{"ok/x.png", (dir / "copy" / "x.png").string()}}), original);
+  // One byte, the name (a class), or the split between files changes it.
+  EXPECT_NE(of({{"ok/x.png", (dir / "y.png").string()}}), original);
+  EXPECT_NE(of({{"crack/x.png", (dir / "x.png").string()}}), original);
+  write(dir / "ab", "ab");
+  write(dir / "c", "c");
+  write(dir / "a", "a");
+  write(dir / "bc", "bc");
+  EXPECT_NE(of({{"", (dir / "ab").string()}, {"", (dir / "c").string()}}),
+            of({{"", (dir / "a").string()}, {"", (dir / "bc").string()}}));
+  const absl::StatusOr<std::string> missing =
+      FingerprintFiles({{"", (dir / "none.csv").string()}});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("none.csv"));
 }
 
 }  // namespace

@@ -561,6 +561,28 @@ TEST(TrainerTest, QualityGateRefusesAWorseModelUnlessForced) {
   EXPECT_EQ(forced->metrics["quality_gate"]["references"].count(
                 "version 1 (out-of-fold)"),
             1u);
+  const std::string fingerprint =
+      forced->metrics["training"]["data_fingerprint"].get<std::string>();
+  EXPECT_THAT(fingerprint, ::testing::StartsWith("fnv1a64:"));
+
+  // The same table under another name is the same data: version 2 is held
+  // at its recorded figure. One row more is other data: version 3 is
+  // scored on the new run's validation rows instead.
+  fs::copy_file(dir / "table.csv", dir / "copy.csv");
+  o.csv_path = (dir / "copy.csv").string();
+  auto copied = TrainEfficiencyModel(o, forced_log);
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_EQ(copied->metrics["training"]["data_fingerprint"], fingerprint);
+  EXPECT_EQ(copied->metrics["quality_gate"]["references"].count(
+                "version 2 (out-of-fold)"),
+            1u);
+  std::ofstream(dir / "copy.csv", std::ios::app) << "3,60,0.6\n";
+  auto changed = TrainEfficiencyModel(o, forced_log);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_NE(changed->metrics["training"]["data_fingerprint"], fingerprint);
+  const auto& references = changed->metrics["quality_gate"]["references"];
+  EXPECT_EQ(references.count("version 3 (out-of-fold)"), 0u);
+  EXPECT_EQ(references.count("version 3"), 1u);
 }
 
 // A table as a spreadsheet in a decimal-comma locale exports it: byte order
