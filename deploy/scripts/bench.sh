@@ -188,7 +188,9 @@ trap - EXIT
 # trainer's first line shows.
 if [[ $QUICK != 1 && -d "$VAR/data/tiles/images" ]]; then
   echo "== trainer: glibc malloc against mimalloc"
-  libc=$(ldconfig -p | awk '/libc\.so\.6 .*x86-64/ {print $NF; exit}')
+  # awk reads all of ldconfig's output: stopping at the first match would
+  # end ldconfig with SIGPIPE, which pipefail turns into the script's exit.
+  libc=$(ldconfig -p | awk '/libc\.so\.6 .*x86-64/ && !found {print $NF; found = 1}')
   for alloc in glibc mimalloc; do
     preload=""
     [[ $alloc == glibc ]] && preload=$libc
