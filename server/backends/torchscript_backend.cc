@@ -240,18 +240,6 @@ absl::StatusOr<Tensor> ToTensor(torch::Tensor y, const TensorSpec& spec,
   return out;
 }
 
-// Zeros of each input at `batch_size`, -1 dims as 1.
-std::vector<Tensor> WarmUpInputs(const std::vector<TensorSpec>& specs,
-                                 int batch_size) {
-  std::vector<Tensor> inputs;
-  for (const TensorSpec& spec : specs) {
-    std::vector<int64_t> shape = {batch_size};
-    for (int64_t dim : spec.dims) shape.push_back(dim < 0 ? 1 : dim);
-    inputs.push_back(Tensor::Zeros(spec.name, spec.dtype, std::move(shape)));
-  }
-  return inputs;
-}
-
 }  // namespace
 
 // Catches everything LibTorch throws: Run() must never throw.
@@ -411,7 +399,7 @@ absl::Status TorchScriptBackend::WarmUp(const std::vector<int>& batch_sizes) {
           absl::StrCat(state.path, ": warm-up batch size ", batch_size,
                        " is outside [1, ", state.max_batch_size, "]"));
     }
-    const std::vector<Tensor> inputs = WarmUpInputs(state.inputs, batch_size);
+    const std::vector<Tensor> inputs = ZeroInputs(state.inputs, batch_size);
     // TorchScript's profiling executor records shapes on the first runs
     // and optimises the graph after them: run each size a few times.
     constexpr int kWarmUpRuns = 3;

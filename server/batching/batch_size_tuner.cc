@@ -1,7 +1,6 @@
 #include "server/batching/batch_size_tuner.h"
 
 #include <algorithm>
-#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -35,12 +34,7 @@ absl::StatusOr<BatchSizeChoice> TuneMaxBatchSize(
     const BatchSizeTunerOptions& options) {
   BatchSizeChoice choice;
   for (int size : SweepBatchSizes(max_batch_size)) {
-    std::vector<Tensor> inputs;
-    for (const TensorSpec& spec : backend.inputs()) {
-      std::vector<int64_t> shape = {size};
-      for (int64_t dim : spec.dims) shape.push_back(dim < 0 ? 1 : dim);
-      inputs.push_back(Tensor::Zeros(spec.name, spec.dtype, std::move(shape)));
-    }
+    const std::vector<Tensor> inputs = ZeroInputs(backend.inputs(), size);
     std::vector<absl::Duration> passes;
     for (int run = 0; run < options.untimed_runs + options.timed_runs; ++run) {
       const absl::Time start = clock.Now();

@@ -195,6 +195,17 @@ int64_t Tensor::ElementCount() const {
   return count;
 }
 
+std::vector<Tensor> ZeroInputs(const std::vector<TensorSpec>& specs,
+                               int batch_size) {
+  std::vector<Tensor> inputs;
+  for (const TensorSpec& spec : specs) {
+    std::vector<int64_t> shape = {batch_size};
+    for (int64_t dim : spec.dims) shape.push_back(dim < 0 ? 1 : dim);
+    inputs.push_back(Tensor::Zeros(spec.name, spec.dtype, std::move(shape)));
+  }
+  return inputs;
+}
+
 absl::Status CheckTensor(const Tensor& tensor) {
   for (int64_t dim : tensor.shape) {
     if (dim < 0) {

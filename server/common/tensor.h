@@ -92,6 +92,11 @@ struct Tensor {
   }
 };
 
+// A batch of zeros for each spec, in order: shape [batch_size, dims...]
+// with -1 dims as 1. The inputs of warm-up and timing passes.
+std::vector<Tensor> ZeroInputs(const std::vector<TensorSpec>& specs,
+                               int batch_size);
+
 // OK when the buffer matches the shape and type: element count x element
 // size bytes, or for BYTES a well-formed sequence of ElementCount()
 // length-prefixed elements. INVALID_ARGUMENT naming the tensor otherwise.
